@@ -1,0 +1,1 @@
+// Filled in by the OCI parsing work.
