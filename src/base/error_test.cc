@@ -1,8 +1,7 @@
 #include "base/error.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <cerrno>
 

@@ -29,20 +29,19 @@ inline void TakeValue(tl::expected<void, Error>&&) {}
 }  // namespace berth::base
 
 // GNU statement expressions: the value of the last statement is the value of the block.
-#define TRY(expr)                                                          \
-  ({                                                                       \
-    auto&& berth_try_result_ = (expr);                                     \
-    if (!berth_try_result_)                                                \
-      return ::tl::unexpected<::berth::base::Error>(                       \
-          std::move(berth_try_result_).error());                           \
-    ::berth::base::internal::TakeValue(std::move(berth_try_result_));     \
+#define TRY(expr)                                                                          \
+  ({                                                                                       \
+    auto&& berth_try_result_ = (expr);                                                     \
+    if (!berth_try_result_)                                                                \
+      return ::tl::unexpected<::berth::base::Error>(std::move(berth_try_result_).error()); \
+    ::berth::base::internal::TakeValue(std::move(berth_try_result_));                      \
   })
 
-#define TRY_CTX(expr, ctx)                                                 \
-  ({                                                                       \
-    auto&& berth_try_result_ = (expr);                                     \
-    if (!berth_try_result_)                                                \
-      return ::tl::unexpected<::berth::base::Error>(                       \
-          std::move(berth_try_result_).error().Context(ctx));              \
-    ::berth::base::internal::TakeValue(std::move(berth_try_result_));     \
+#define TRY_CTX(expr, ctx)                                            \
+  ({                                                                  \
+    auto&& berth_try_result_ = (expr);                                \
+    if (!berth_try_result_)                                           \
+      return ::tl::unexpected<::berth::base::Error>(                  \
+          std::move(berth_try_result_).error().Context(ctx));         \
+    ::berth::base::internal::TakeValue(std::move(berth_try_result_)); \
   })

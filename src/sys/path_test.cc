@@ -1,0 +1,56 @@
+#include "sys/path.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "sys/file.h"
+
+namespace berth::sys {
+namespace {
+
+TEST(PathTest, CleanPath) {
+  EXPECT_EQ(CleanPath("a//b/./c/../d/"), "/a/b/d");
+  EXPECT_EQ(CleanPath("../../etc"), "/etc");
+  EXPECT_EQ(CleanPath(""), "/");
+}
+
+class RootTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-path-test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ASSERT_TRUE(MkdirAll(dir_ + "/root/sub"));
+    root_ = UniqueFd(::open((dir_ + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
+  void TearDown() override { ASSERT_TRUE(RemoveAll(dir_)); }
+  std::string dir_;
+  UniqueFd root_;
+};
+
+// A symlink to "/" inside the root resolves to the root itself, never the host.
+TEST_F(RootTest, SymlinkEscapeStaysInside) {
+  ASSERT_EQ(::symlink("/", (dir_ + "/root/evil").c_str()), 0);
+  ASSERT_EQ(::symlink("../../../../..", (dir_ + "/root/sub/up").c_str()), 0);
+  std::string host_target = dir_ + "-escape";
+  auto fd = MkdirAllInRoot(root_.get(), "/evil" + host_target);
+  ASSERT_TRUE(fd) << fd.error().message();
+  EXPECT_FALSE(Exists(host_target));
+  EXPECT_TRUE(Exists(dir_ + "/root" + host_target));
+  auto fd2 = EnsureMountPointInRoot(root_.get(), "/sub/up/tmp/x-file", false);
+  ASSERT_TRUE(fd2) << fd2.error().message();
+  EXPECT_TRUE(Exists(dir_ + "/root/tmp/x-file"));
+}
+
+TEST_F(RootTest, OpenMissingIsNotFound) {
+  auto fd = OpenInRoot(root_.get(), "/nope", O_RDONLY);
+  ASSERT_FALSE(fd);
+  EXPECT_EQ(fd.error().code(), base::ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace berth::sys

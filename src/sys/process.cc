@@ -1,0 +1,94 @@
+// Process primitives.
+#include "sys/process.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include "base/strings.h"
+#include "sys/file.h"
+
+namespace berth::sys {
+
+using base::Error;
+using base::Fail;
+
+base::Result<pid_t> CloneProcess(unsigned long flags) {
+  // x86_64/aarch64 argument order: flags, stack, parent_tid, child_tid, tls.
+  long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
+  if (pid < 0) return Fail(Error::FromErrno(errno, fmt::format("clone (flags {:#x})", flags)));
+  return static_cast<pid_t>(pid);
+}
+
+base::Result<int> WaitPid(pid_t pid, int options) {
+  int status = 0;
+  while (true) {
+    pid_t r = ::waitpid(pid, &status, options);
+    if (r >= 0) return r == 0 ? -1 : status;
+    if (errno != EINTR) return Fail(Error::FromErrno(errno, fmt::format("waitpid {}", pid)));
+  }
+}
+
+int ExitCodeFromWaitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+base::Result<uint64_t> ProcessStartTime(pid_t pid) {
+  auto text = ReadFile(fmt::format("/proc/{}/stat", pid));
+  if (!text) return Fail(Error::NotFound(fmt::format("process {} not found", pid)));
+  // comm may contain spaces and parens: fields start after the last ')'.
+  size_t close = text->rfind(')');
+  if (close == std::string::npos) return Fail(Error::Internal("malformed /proc stat"));
+  auto fields = base::SplitNonEmpty(std::string_view(*text).substr(close + 2), ' ');
+  // fields[0] is state (field 3); start time is field 22 -> index 19.
+  if (fields.size() < 20) return Fail(Error::Internal("short /proc stat"));
+  if (fields[0] == "Z" || fields[0] == "X")
+    return Fail(Error::NotFound(fmt::format("process {} is a zombie", pid)));
+  auto v = base::ParseUint(fields[19]);
+  if (!v) return Fail(Error::Internal("bad start time in /proc stat"));
+  return *v;
+}
+
+bool ProcessAlive(pid_t pid, uint64_t start_time) {
+  if (pid <= 0) return false;
+  auto st = ProcessStartTime(pid);
+  if (!st) return false;
+  return start_time == 0 || *st == start_time;
+}
+
+base::Result<int> ParseSignal(const std::string& s) {
+  if (auto n = base::ParseInt(s)) {
+    if (*n <= 0 || *n >= NSIG)
+      return Fail(Error::InvalidArgument(fmt::format("invalid signal \"{}\"", s)));
+    return static_cast<int>(*n);
+  }
+  std::string name;
+  for (char c : s) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (base::StartsWith(name, "SIG")) name = name.substr(3);
+  for (int i = 1; i < NSIG; ++i) {
+    const char* abbrev = sigabbrev_np(i);
+    if (abbrev && name == abbrev) return i;
+  }
+  if (base::StartsWith(name, "RTMIN")) {
+    if (name == "RTMIN") return SIGRTMIN;
+    if (auto n = base::ParseInt(name.substr(6)); n && name[5] == '+')
+      return SIGRTMIN + static_cast<int>(*n);
+  }
+  return Fail(Error::InvalidArgument(fmt::format("invalid signal \"{}\"", s)));
+}
+
+base::Result<UniqueFd> PidfdOpen(pid_t pid) {
+  long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) return Fail(Error::FromErrno(errno, fmt::format("pidfd_open {}", pid)));
+  return UniqueFd(static_cast<int>(fd));
+}
+
+}  // namespace berth::sys

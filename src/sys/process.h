@@ -1,0 +1,30 @@
+// Processes: fork-style clone with namespace flags, waiting, liveness checks that survive pid
+// reuse (start time from /proc/<pid>/stat), and signal names.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "base/result.h"
+#include "sys/unique_fd.h"
+
+namespace berth::sys {
+
+// clone(2) with fork semantics (no new stack) and extra CLONE_* flags. Returns 0 in the child.
+// The caller must be single-threaded: the child continues with a copy of this process.
+base::Result<pid_t> CloneProcess(unsigned long flags);
+// Waits for pid (retrying EINTR); returns the raw wait status.
+base::Result<int> WaitPid(pid_t pid, int options = 0);
+// Shell-style exit code: status for a normal exit, 128+signal for a kill.
+int ExitCodeFromWaitStatus(int status);
+// Field 22 of /proc/<pid>/stat (clock ticks since boot); NotFound if the process is gone.
+base::Result<uint64_t> ProcessStartTime(pid_t pid);
+// True if pid exists, is not a zombie, and (when start_time != 0) started at start_time.
+bool ProcessAlive(pid_t pid, uint64_t start_time);
+// "TERM", "SIGTERM", "15", "sigkill" -> number. InvalidArgument for junk.
+base::Result<int> ParseSignal(const std::string& s);
+base::Result<UniqueFd> PidfdOpen(pid_t pid);
+
+}  // namespace berth::sys

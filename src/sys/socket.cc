@@ -1,0 +1,73 @@
+// Unix sockets and SCM_RIGHTS.
+#include "sys/socket.h"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace berth::sys {
+
+using base::Error;
+using base::Fail;
+
+base::Result<UniqueFd> ConnectUnix(const std::string& path) {
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return Fail(Error::InvalidArgument(fmt::format("socket path too long: \"{}\"", path)));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Fail(Error::FromErrno(errno, "socket"));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return Fail(Error::FromErrno(errno, fmt::format("connect \"{}\"", path)));
+  return fd;
+}
+
+base::Status SendFd(int sock, int fd, const std::string& payload) {
+  std::string data = payload.empty() ? std::string(1, '\0') : payload;
+  struct iovec iov = {data.data(), data.size()};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) return Fail(Error::FromErrno(errno, "sendmsg (SCM_RIGHTS)"));
+  }
+  return {};
+}
+
+base::Result<std::pair<UniqueFd, std::string>> RecvFd(int sock) {
+  char buf[4096];
+  struct iovec iov = {buf, sizeof buf};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0) {
+    if (errno != EINTR) return Fail(Error::FromErrno(errno, "recvmsg (SCM_RIGHTS)"));
+  }
+  UniqueFd fd;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int f;
+      std::memcpy(&f, CMSG_DATA(c), sizeof f);
+      fd.Reset(f);
+    }
+  }
+  return std::make_pair(std::move(fd), std::string(buf, static_cast<size_t>(n)));
+}
+
+}  // namespace berth::sys
