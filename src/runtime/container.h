@@ -1,0 +1,75 @@
+// The runtime's operations on containers, one method per runc command. Single-threaded by
+// contract: create, run and exec clone the container process from the calling process.
+// Errors carry runc's wording where callers string-match it ("container does not exist",
+// "container not running", "container with given ID already exists").
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "oci/runtime_config.h"
+#include "runtime/state_store.h"
+
+namespace berth::runtime {
+
+struct RuntimeOptions {
+  std::string root;  // state dir; DefaultStateRoot() when empty
+  bool systemd_cgroup = false;
+};
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle = ".";
+  std::string pid_file;
+  std::string console_socket;
+  bool no_pivot = false;
+  int preserve_fds = 0;
+};
+
+struct ExecOptions {
+  std::string id;
+  oci::Process process;
+  bool detach = false;
+  std::string pid_file;
+  std::string console_socket;
+  int preserve_fds = 0;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options);
+
+  base::Status Create(const CreateOptions& options);
+  base::Status Start(const std::string& id);
+  // Returns the container's exit code (foreground) or 0 (detach).
+  base::Result<int> Run(const CreateOptions& options, bool detach, bool keep);
+  base::Result<oci::State> State(const std::string& id);
+  base::Status Kill(const std::string& id, int signal, bool all);
+  base::Status Delete(const std::string& id, bool force);
+  // Foreground: the process's exit code. Errors before the process starts: caller exits 255.
+  base::Result<int> Exec(const ExecOptions& options);
+  base::Status Pause(const std::string& id);
+  base::Status Resume(const std::string& id);
+  base::Status Update(const std::string& id, const oci::Resources& resources);
+  base::Result<std::vector<pid_t>> Ps(const std::string& id);
+  base::Result<std::vector<oci::State>> List();
+  // The process exec starts from: the container's own process settings (env, user, caps...).
+  base::Result<oci::Process> BaseExecProcess(const std::string& id);
+
+ private:
+  enum class Mode { kCreate, kRunForeground, kRunDetached };
+  struct Created;
+  base::Result<Created> CreateContainer(const CreateOptions& options, Mode mode);
+  base::Status Destroy(const ContainerRecord& rec, const oci::Spec* spec);
+
+  RuntimeOptions options_;
+  StateStore store_;
+};
+
+// Writes a pid file the way runc does: dot-prefixed temp file in the same dir, then rename.
+base::Status WritePidFile(const std::string& path, pid_t pid);
+
+}  // namespace berth::runtime

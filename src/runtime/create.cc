@@ -1,0 +1,308 @@
+// create and run: parse the bundle, plan namespaces and cgroups, clone the init, drive it
+// through the sync protocol (runtime/sync.h) and record the container.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "base/log.h"
+#include "base/scope_guard.h"
+#include "base/time.h"
+#include "runtime/cgroup/layout.h"
+#include "runtime/cgroup/manager.h"
+#include "runtime/container.h"
+#include "runtime/foreground.h"
+#include "runtime/hooks.h"
+#include "runtime/linux/init.h"
+#include "runtime/linux/namespaces.h"
+#include "runtime/linux/rootfs.h"
+#include "runtime/linux/seccomp.h"
+#include "runtime/sync.h"
+#include "sys/file.h"
+#include "sys/process.h"
+#include "sys/socket.h"
+
+namespace berth::runtime {
+
+using base::Error;
+using base::Fail;
+
+struct Runtime::Created {
+  pid_t pid = 0;
+  sys::UniqueFd sync;
+  sys::UniqueFd pty_master;
+  oci::Spec spec;
+  ContainerRecord record;
+};
+
+namespace {
+
+base::Result<std::string> AbsPath(const std::string& p) {
+  char buf[PATH_MAX];
+  if (!::realpath(p.c_str(), buf))
+    return Fail(Error::FromErrno(errno, fmt::format("resolve \"{}\"", p)));
+  return std::string(buf);
+}
+
+std::string OwnerName() {
+  struct passwd* pw = ::getpwuid(::geteuid());
+  return pw ? pw->pw_name : std::to_string(::geteuid());
+}
+
+std::string MappingText(const std::vector<oci::IdMapping>& maps) {
+  std::string out;
+  for (auto& m : maps) out += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+  return out;
+}
+
+linux::CgroupView MakeCgroupView(cgroup::CgroupMode mode,
+                                 const std::map<std::string, std::string>& paths) {
+  linux::CgroupView view;
+  view.v2 = mode == cgroup::CgroupMode::kV2;
+  std::map<std::string, std::string> by_dir;
+  for (const auto& [subsystem, dir] : paths) {
+    if (view.v2) {
+      view.hierarchies.emplace_back("", dir);
+      break;
+    }
+    // Name inside /sys/fs/cgroup: the hierarchy's mount directory ("cpu,cpuacct", "unified").
+    std::string rel = dir.substr(std::string("/sys/fs/cgroup/").size() <= dir.size()
+                                     ? std::string("/sys/fs/cgroup/").size()
+                                     : 0);
+    std::string name = rel.substr(0, rel.find('/'));
+    if (subsystem == cgroup::kUnifiedKey) name = "unified";
+    by_dir[name] = dir;
+  }
+  for (auto& kv : by_dir) view.hierarchies.push_back(kv);
+  return view;
+}
+
+std::string StateJson(const ContainerRecord& rec, const std::string& status, pid_t pid) {
+  oci::State s = ToOciState(rec, status);
+  s.pid = pid;
+  return oci::SerializeState(s);
+}
+
+}  // namespace
+
+base::Status WritePidFile(const std::string& path, pid_t pid) {
+  std::string abs = path;
+  if (abs.empty()) return {};
+  if (abs[0] != '/') {
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return Fail(Error::FromErrno(errno, "getcwd"));
+    abs = std::string(cwd) + "/" + abs;
+  }
+  size_t slash = abs.rfind('/');
+  std::string tmp = abs.substr(0, slash + 1) + "." + abs.substr(slash + 1);
+  {
+    auto fd = TRY(sys::Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    TRY(sys::WriteAll(fd.get(), std::to_string(pid)));
+  }
+  if (::rename(tmp.c_str(), abs.c_str()) != 0)
+    return Fail(Error::FromErrno(errno, fmt::format("rename pid file to \"{}\"", abs)));
+  return {};
+}
+
+base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opts, Mode mode) {
+  std::string bundle = TRY_CTX(AbsPath(opts.bundle), "bundle");
+  auto config_text = TRY_CTX(sys::ReadFile(bundle + "/config.json"), "loading config.json");
+  oci::Spec spec = TRY_CTX(oci::ParseSpec(config_text), "config.json");
+  TRY_CTX(oci::ValidateSpec(spec), "config.json");
+  if (!spec.process || spec.process->args.empty())
+    return Fail(Error::InvalidArgument("config.json: process.args must not be empty"));
+  const oci::Process& proc = *spec.process;
+  if (proc.terminal && opts.console_socket.empty() && mode != Mode::kRunForeground)
+    return Fail(Error::InvalidArgument(
+        "cannot allocate tty if berth-runtime will detach without setting console socket"));
+  if (!proc.terminal && !opts.console_socket.empty())
+    return Fail(Error::InvalidArgument(
+        "cannot use console socket if berth-runtime will not detach or allocate tty"));
+  std::string rootfs = spec.root.path;
+  if (rootfs.empty() || rootfs[0] != '/') rootfs = bundle + "/" + rootfs;
+  rootfs = TRY_CTX(AbsPath(rootfs), "root.path");
+
+  auto plan = TRY(
+      linux::PlanNamespaces(spec.linux ? spec.linux->namespaces : std::vector<oci::Namespace>{}));
+  if (spec.linux) {
+    for (const auto& [k, v] : spec.linux->sysctl)
+      TRY_CTX(linux::ValidateSysctl(k, plan.Has(CLONE_NEWIPC), plan.Has(CLONE_NEWNET),
+                                    plan.Has(CLONE_NEWUTS)),
+              "linux.sysctl");
+    if (plan.HasNew(CLONE_NEWUSER) &&
+        (spec.linux->uid_mappings.empty() || spec.linux->gid_mappings.empty()))
+      return Fail(Error::InvalidArgument(
+          "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings"));
+  }
+  std::optional<linux::CompiledFilter> filter;
+  if (spec.linux && spec.linux->seccomp)
+    filter = TRY_CTX(
+        linux::CompileSeccompCached(*spec.linux->seccomp, store_.root() + "/.cache/seccomp"),
+        "linux.seccomp");
+
+  TRY(store_.CreateDir(opts.id));
+  base::ScopeGuard remove_dir([&] { (void)store_.Remove(opts.id); });
+  TRY(sys::WriteFileAtomic(store_.ConfigPath(opts.id), config_text, 0600));
+
+  auto layout = TRY(cgroup::DetectHostLayout());
+  cgroup::ManagerOptions mopts;
+  mopts.systemd_path = options_.systemd_cgroup;
+  auto mgr =
+      TRY(cgroup::NewManager(layout, spec.linux ? spec.linux->cgroups_path : "", opts.id, mopts));
+
+  sys::UniqueFd fifo;
+  if (mode == Mode::kCreate) {
+    std::string fifo_path = store_.FifoPath(opts.id);
+    if (::mkfifo(fifo_path.c_str(), 0600) != 0)
+      return Fail(Error::FromErrno(errno, "mkfifo exec.fifo"));
+    fifo = TRY(sys::Open(fifo_path, O_RDONLY | O_NONBLOCK));
+  }
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
+    return Fail(Error::FromErrno(errno, "socketpair"));
+  sys::UniqueFd parent_sock(sp[0]), child_sock(sp[1]);
+
+  ContainerRecord rec;
+  rec.id = opts.id;
+  rec.bundle = bundle;
+  rec.rootfs = rootfs;
+  rec.owner = OwnerName();
+  rec.annotations = spec.annotations;
+  rec.cgroup_paths = mgr->Paths();
+  rec.cgroup_mode = cgroup::CgroupModeName(layout.mode);
+
+  linux::InitConfig init;
+  init.spec = &spec;
+  init.process = &proc;
+  init.namespaces = &plan;
+  init.rootfs.spec = &spec;
+  init.rootfs.rootfs = rootfs;
+  init.rootfs.bundle = bundle;
+  init.rootfs.user_ns = plan.Has(CLONE_NEWUSER);
+  init.rootfs.net_ns = plan.Has(CLONE_NEWNET);
+  init.rootfs.cgroup_ns = plan.Has(CLONE_NEWCGROUP);
+  init.rootfs.cgroup = MakeCgroupView(layout.mode, rec.cgroup_paths);
+  init.rootfs.host_dev_null = TRY(linux::OpenVerifiedDevNull());
+  init.sync_fd = child_sock.get();
+  init.fifo_fd = fifo.get();
+  init.no_pivot = opts.no_pivot;
+  init.preserve_fds = opts.preserve_fds;
+  init.seccomp = filter ? &*filter : nullptr;
+  init.state_json_for_hooks = StateJson(rec, "created", 0);
+
+  for (auto& j : plan.joins) {
+    if (j.flag == CLONE_NEWPID && ::setns(j.fd.get(), CLONE_NEWPID) != 0)
+      return Fail(Error::FromErrno(errno, "setns pid"));
+  }
+  // Non-dumpable is inherited by the child and kept until its execve: processes already in the
+  // container cannot open /proc/<init>/exe (the runtime binary) meanwhile (CVE-2019-5736).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  pid_t pid = TRY(sys::CloneProcess(plan.new_flags));
+  if (pid == 0) {
+    parent_sock.Reset();
+    linux::RunInit(init);
+  }
+  child_sock.Reset();
+  fifo.Reset();
+  base::ScopeGuard kill_child([&] {
+    ::kill(pid, SIGKILL);
+    (void)sys::WaitPid(pid);
+    (void)mgr->Destroy();
+  });
+  rec.pid = pid;
+
+  if (plan.HasNew(CLONE_NEWUSER)) {
+    TRY(sys::WriteExisting(fmt::format("/proc/{}/uid_map", pid),
+                           MappingText(spec.linux->uid_mappings)));
+    TRY(sys::WriteExisting(fmt::format("/proc/{}/gid_map", pid),
+                           MappingText(spec.linux->gid_mappings)));
+  }
+  if (proc.oom_score_adj)
+    TRY(sys::WriteExisting(fmt::format("/proc/{}/oom_score_adj", pid),
+                           std::to_string(*proc.oom_score_adj)));
+  TRY_CTX(mgr->Apply(pid), "cgroup");
+  if (spec.linux && spec.linux->resources) TRY_CTX(mgr->Set(*spec.linux->resources), "cgroup");
+  TRY(SendSync(parent_sock.get(), SyncType::kGo));
+
+  Created out;
+  while (true) {
+    auto msg = RecvSync(parent_sock.get());
+    if (!msg) return Fail(Error::Internal("container init exited during setup"));
+    if (msg->type == SyncType::kError) return Fail(Error::Internal(msg->payload));
+    if (msg->type == SyncType::kReady) break;
+    if (msg->type == SyncType::kRunHooks) {
+      std::string state = StateJson(rec, "creating", pid);
+      TRY(RunHooks(spec.hooks->prestart, "prestart", state));
+      TRY(RunHooks(spec.hooks->create_runtime, "createRuntime", state));
+      TRY(SendSync(parent_sock.get(), SyncType::kHooksDone));
+    } else if (msg->type == SyncType::kPty) {
+      if (!opts.console_socket.empty()) {
+        auto sock = TRY_CTX(sys::ConnectUnix(opts.console_socket), "console socket");
+        TRY(sys::SendFd(sock.get(), msg->fd.get(), msg->payload));
+      } else {
+        out.pty_master = std::move(msg->fd);
+      }
+    }
+  }
+  rec.start_time = TRY(sys::ProcessStartTime(pid));
+  rec.created = base::NowRfc3339Nano();
+  TRY(WritePidFile(opts.pid_file, pid));
+  TRY(store_.Save(rec));
+  kill_child.Dismiss();
+  remove_dir.Dismiss();
+  out.pid = pid;
+  out.sync = std::move(parent_sock);
+  out.spec = std::move(spec);
+  out.record = std::move(rec);
+  return out;
+}
+
+base::Status Runtime::Create(const CreateOptions& options) {
+  TRY(CreateContainer(options, Mode::kCreate));
+  return {};
+}
+
+base::Result<int> Runtime::Run(const CreateOptions& options, bool detach, bool keep) {
+  sigset_t forwarded;
+  if (!detach) forwarded = BlockForwardedSignals();
+  auto created = CreateContainer(options, detach ? Mode::kRunDetached : Mode::kRunForeground);
+  if (!created) {
+    if (!detach) RestoreSignals();
+    return Fail(std::move(created).error());
+  }
+  TRY(SendSync(created->sync.get(), SyncType::kStart));
+  // The socket closes on a successful execve (CLOEXEC); a message here is an exec error.
+  auto msg = RecvSync(created->sync.get());
+  if (msg && msg->type == SyncType::kError) {
+    (void)sys::WaitPid(created->pid);
+    (void)Destroy(created->record, &created->spec);
+    return Fail(Error::Internal(msg->payload));
+  }
+  created->sync.Reset();
+  if (created->spec.hooks && !created->spec.hooks->poststart.empty()) {
+    auto st = RunHooks(created->spec.hooks->poststart, "poststart",
+                       StateJson(created->record, "running", created->pid));
+    if (!st) {
+      ::kill(created->pid, SIGKILL);
+      if (!detach) (void)sys::WaitPid(created->pid);
+      (void)Destroy(created->record, &created->spec);
+      return Fail(std::move(st).error());
+    }
+  }
+  if (detach) return 0;
+  auto code = WaitForeground(created->pid, forwarded, std::move(created->pty_master));
+  RestoreSignals();
+  if (!keep) TRY(Delete(options.id, true));
+  return code;
+}
+
+}  // namespace berth::runtime

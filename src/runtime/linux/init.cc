@@ -1,0 +1,162 @@
+// Container init, between clone and execve.
+#include "runtime/linux/init.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "runtime/hooks.h"
+#include "runtime/linux/process_setup.h"
+#include "runtime/sync.h"
+#include "sys/file.h"
+#include "sys/mount.h"
+
+namespace berth::runtime::linux {
+
+using base::Error;
+using base::Fail;
+
+namespace {
+
+// Opens a pty in the container's devpts, makes the slave our controlling terminal and stdio and
+// /dev/console, and hands the master to the parent.
+base::Status SetupConsole(InitConfig& c) {
+  sys::UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) return Fail(Error::FromErrno(errno, "open /dev/ptmx"));
+  int unlock = 0;
+  if (::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0)
+    return Fail(Error::FromErrno(errno, "unlock pty"));
+  int n = 0;
+  if (::ioctl(master.get(), TIOCGPTN, &n) != 0) return Fail(Error::FromErrno(errno, "TIOCGPTN"));
+  std::string name = fmt::format("/dev/pts/{}", n);
+  sys::UniqueFd slave(::open(name.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave) return Fail(Error::FromErrno(errno, fmt::format("open {}", name)));
+  if (c.process->console_size) {
+    struct winsize ws = {};
+    ws.ws_row = static_cast<unsigned short>(c.process->console_size->height);
+    ws.ws_col = static_cast<unsigned short>(c.process->console_size->width);
+    ::ioctl(slave.get(), TIOCSWINSZ, &ws);
+  }
+  if (::fchown(slave.get(), c.process->user.uid, c.process->user.gid) != 0 && errno != EINVAL &&
+      errno != EPERM)
+    return Fail(Error::FromErrno(errno, "chown pty"));
+  if (!c.exec_mode) {
+    int fd = ::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) ::close(fd);
+    TRY(sys::Mount(name, "/dev/console", "", MS_BIND, ""));
+  }
+  TRY(SendSync(c.sync_fd, SyncType::kPty, name, master.get()));
+  master.Reset();
+  if (::setsid() < 0) return Fail(Error::FromErrno(errno, "setsid"));
+  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return Fail(Error::FromErrno(errno, "TIOCSCTTY"));
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(slave.get(), fd) < 0) return Fail(Error::FromErrno(errno, "dup2 pty"));
+  return {};
+}
+
+base::Status WaitForStart(InitConfig& c) {
+  if (c.fifo_fd < 0) {
+    TRY(ExpectSync(c.sync_fd, SyncType::kStart));
+    return {};
+  }
+  // The fifo was opened O_RDONLY|O_NONBLOCK: poll sleeps until `start` opens it for writing
+  // (a fifo reports POLLHUP only after a writer has come and gone).
+  while (true) {
+    struct pollfd p = {c.fifo_fd, POLLIN, 0};
+    int r = ::poll(&p, 1, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Fail(Error::FromErrno(errno, "poll exec fifo"));
+    char b;
+    (void)::read(c.fifo_fd, &b, 1);
+    return {};
+  }
+}
+
+base::Status Init(InitConfig& c) {
+  const oci::Spec& spec = *c.spec;
+  const oci::Process& proc = *c.process;
+  // Die with the runtime until set up: a killed `create` must not leave a half-built container.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  // The parent blocks signals it forwards (signalfd); the container starts with none blocked.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  TRY(ExpectSync(c.sync_fd, SyncType::kGo));
+  // Namespaces by path (pid was joined by the parent before clone).
+  TRY(JoinNamespaces(*c.namespaces, /*skip_pid=*/true));
+  if (c.namespaces->HasNew(CLONE_NEWUSER)) {
+    if (::setresgid(0, 0, 0) != 0) return Fail(Error::FromErrno(errno, "setresgid 0 in userns"));
+    if (::setresuid(0, 0, 0) != 0) return Fail(Error::FromErrno(errno, "setresuid 0 in userns"));
+  }
+  // The parent has put us in our cgroup; a new cgroup namespace now roots there.
+  if (c.namespaces->new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0)
+    return Fail(Error::FromErrno(errno, "unshare cgroup namespace"));
+
+  if (!c.exec_mode) {
+    if (c.namespaces->HasNew(CLONE_NEWUTS)) {
+      if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+        return Fail(Error::FromErrno(errno, "sethostname"));
+      if (!spec.domainname.empty() &&
+          ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
+        return Fail(Error::FromErrno(errno, "setdomainname"));
+    }
+    ::umask(0);
+    if (c.namespaces->Has(CLONE_NEWNS)) TRY(PrepareRootfs(c.rootfs));
+    ::umask(022);
+    if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) {
+      TRY(SendSync(c.sync_fd, SyncType::kRunHooks));
+      TRY(ExpectSync(c.sync_fd, SyncType::kHooksDone));
+    }
+    if (spec.hooks && !spec.hooks->create_container.empty())
+      TRY(RunHooks(spec.hooks->create_container, "createContainer", c.state_json_for_hooks));
+    if (c.namespaces->Has(CLONE_NEWNS)) TRY(EnterRootfs(c.rootfs, c.no_pivot));
+  }
+  if (proc.terminal) TRY(SetupConsole(c));
+  if (!c.exec_mode && c.namespaces->Has(CLONE_NEWNS)) TRY(FinishRootfs(c.rootfs));
+  c.rootfs.host_dev_null.Reset();
+
+  TRY(ApplyRlimits(proc.rlimits));
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps
+  // (runc's order). With no_new_privs it is the very last thing before execve.
+  if (c.seccomp && !proc.no_new_privileges) TRY(LoadSeccomp(*c.seccomp));
+  // Leaked host fds must be gone before chdir: cwd "/proc/self/fd/N" would reach the host.
+  std::vector<int> keep = {c.sync_fd};
+  if (c.fifo_fd >= 0) keep.push_back(c.fifo_fd);
+  TRY(CloseFdsFrom(3 + c.preserve_fds, keep));
+  TRY(EnterCwd(proc.cwd));
+  std::vector<std::string> env = EnvWithDefaults(proc.env);
+  if (proc.args.empty()) return Fail(Error::InvalidArgument("process.args must not be empty"));
+  std::string path = TRY(LookPath(proc.args[0], env));
+  TRY(ApplyUserAndCapabilities(proc));
+
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  TRY(SendSync(c.sync_fd, SyncType::kReady));
+  if (c.wait_for_start) TRY(WaitForStart(c));
+  if (spec.hooks && !spec.hooks->start_container.empty() && !c.exec_mode)
+    TRY(RunHooks(spec.hooks->start_container, "startContainer", c.state_json_for_hooks));
+  if (c.seccomp && proc.no_new_privileges) TRY(LoadSeccomp(*c.seccomp));
+  return Exec(path, proc.args, env);
+}
+
+}  // namespace
+
+void RunInit(InitConfig& config) {
+  auto st = Init(config);
+  // Only reached on failure. The parent prints the error; exec errors use status 255 like runc.
+  std::string msg = st ? std::string("init returned without exec") : st.error().message();
+  (void)SendSync(config.sync_fd, SyncType::kError, msg);
+  ::_exit(255);
+}
+
+}  // namespace berth::runtime::linux

@@ -1,0 +1,189 @@
+// Final process setup before execve.
+#include "runtime/linux/process_setup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <grp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "base/strings.h"
+#include "runtime/linux/capabilities.h"
+
+namespace berth::runtime::linux {
+
+using base::Error;
+using base::Fail;
+
+namespace {
+const std::map<std::string, int>& RlimitTable() {
+  static const std::map<std::string, int> t = {
+      {"RLIMIT_AS", RLIMIT_AS},
+      {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},
+      {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},
+      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},
+      {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+      {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+      {"RLIMIT_STACK", RLIMIT_STACK},
+  };
+  return t;
+}
+
+std::string LimitText(rlim_t v) { return v == RLIM_INFINITY ? "unlimited" : std::to_string(v); }
+}  // namespace
+
+base::Status ApplyRlimits(const std::vector<oci::Rlimit>& rlimits) {
+  for (const auto& r : rlimits) {
+    auto it = RlimitTable().find(r.type);
+    if (it == RlimitTable().end())
+      return Fail(Error::InvalidArgument(fmt::format("unknown rlimit type \"{}\"", r.type)));
+    struct rlimit want = {static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
+    if (::setrlimit(it->second, &want) == 0) continue;
+    int e = errno;
+    struct rlimit cur;
+    ::getrlimit(it->second, &cur);
+    if (e == EPERM && want.rlim_max > cur.rlim_max) {
+      return Fail(Error::PermissionDenied(fmt::format(
+          "setrlimit {} soft={} hard={}: the host's hard limit is {} and raising a hard limit "
+          "needs CAP_SYS_RESOURCE, which this runtime does not hold (ask for at most {})",
+          r.type, LimitText(want.rlim_cur), LimitText(want.rlim_max), LimitText(cur.rlim_max),
+          LimitText(cur.rlim_max))));
+    }
+    return Fail(
+        Error::FromErrno(e, fmt::format("setrlimit {} soft={} hard={}", r.type,
+                                        LimitText(want.rlim_cur), LimitText(want.rlim_max))));
+  }
+  return {};
+}
+
+base::Status ApplyUserAndCapabilities(const oci::Process& process) {
+  const auto& u = process.user;
+  std::vector<gid_t> groups(u.additional_gids.begin(), u.additional_gids.end());
+  if (::setgroups(groups.size(), groups.data()) != 0) {
+    // setgroups is denied in a user namespace whose gid_map was written with setgroups=deny.
+    if (!(errno == EPERM && groups.empty())) return Fail(Error::FromErrno(errno, "setgroups"));
+  }
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+    return Fail(Error::FromErrno(errno, "prctl PR_SET_KEEPCAPS"));
+  if (::setresgid(u.gid, u.gid, u.gid) != 0)
+    return Fail(Error::FromErrno(errno, fmt::format("setresgid {}", u.gid)));
+  if (::setresuid(u.uid, u.uid, u.uid) != 0)
+    return Fail(Error::FromErrno(errno, fmt::format("setresuid {}", u.uid)));
+  // A switch away from uid 0 clears the effective set even with KEEPCAPS; raise it back from
+  // the permitted set so the capability calls below (PR_CAPBSET_DROP needs CAP_SETPCAP) work.
+  if (u.uid != 0) {
+    cap_t caps = cap_get_proc();
+    if (!caps) return Fail(Error::FromErrno(errno, "cap_get_proc"));
+    for (int c = 0; c <= LastCap(); ++c) {
+      cap_flag_value_t v;
+      cap_value_t cv = c;
+      if (cap_get_flag(caps, cv, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+        cap_set_flag(caps, CAP_EFFECTIVE, 1, &cv, CAP_SET);
+    }
+    int rc = cap_set_proc(caps);
+    int e = errno;
+    cap_free(caps);
+    if (rc != 0) return Fail(Error::FromErrno(e, "capset (restore effective)"));
+  }
+  if (process.capabilities) {
+    TRY(ApplyCapabilities(*process.capabilities));
+  } else {
+    TRY(ApplyCapabilities(oci::Capabilities{}));
+  }
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
+    return Fail(Error::FromErrno(errno, "prctl PR_SET_KEEPCAPS"));
+  if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return Fail(Error::FromErrno(errno, "prctl PR_SET_NO_NEW_PRIVS"));
+  ::umask(process.user.umask.value_or(022));
+  return {};
+}
+
+base::Status EnterCwd(const std::string& cwd) {
+  if (::chdir(cwd.c_str()) != 0)
+    return Fail(
+        Error::FromErrno(errno, fmt::format("chdir to cwd (\"{}\") set in config.json", cwd)));
+  char buf[4096];
+  if (!::getcwd(buf, sizeof buf) || buf[0] != '/')
+    return Fail(Error::PermissionDenied(
+        fmt::format("cwd \"{}\" is outside the container's root filesystem", cwd)));
+  return {};
+}
+
+base::Status CloseFdsFrom(int first, const std::vector<int>& keep) {
+  DIR* d = ::opendir("/proc/self/fd");
+  if (!d) return Fail(Error::FromErrno(errno, "opendir /proc/self/fd"));
+  std::vector<int> to_close;
+  while (struct dirent* e = ::readdir(d)) {
+    auto n = base::ParseInt(e->d_name);
+    if (!n || *n < first || *n == ::dirfd(d)) continue;
+    bool kept = false;
+    for (int k : keep) kept |= (k == *n);
+    if (!kept) to_close.push_back(static_cast<int>(*n));
+  }
+  ::closedir(d);
+  for (int fd : to_close) ::close(fd);
+  return {};
+}
+
+std::vector<std::string> EnvWithDefaults(std::vector<std::string> env) {
+  bool has_path = false, has_home = false;
+  for (auto& e : env) {
+    has_path |= base::StartsWith(e, "PATH=");
+    has_home |= base::StartsWith(e, "HOME=");
+  }
+  if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  (void)has_home;
+  return env;
+}
+
+base::Result<std::string> LookPath(const std::string& file, const std::vector<std::string>& env) {
+  if (file.find('/') != std::string::npos) {
+    struct stat st;
+    if (::stat(file.c_str(), &st) != 0)
+      return Fail(Error::FromErrno(errno, fmt::format("exec: \"{}\": stat {}", file, file)));
+    if (S_ISDIR(st.st_mode))
+      return Fail(Error::PermissionDenied(fmt::format("exec: \"{}\": is a directory", file)));
+    return file;
+  }
+  std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (auto& e : env)
+    if (base::StartsWith(e, "PATH=")) path = e.substr(5);
+  for (auto& dir : base::Split(path, ':')) {
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + file;
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+      return candidate;
+  }
+  return Fail(
+      Error::NotFound(fmt::format("exec: \"{}\": executable file not found in $PATH", file)));
+}
+
+base::Status Exec(const std::string& path, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env) {
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ::execve(path.c_str(), argv.data(), envp.data());
+  return Fail(Error::FromErrno(errno, fmt::format("exec \"{}\"", path)));
+}
+
+}  // namespace berth::runtime::linux

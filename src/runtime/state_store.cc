@@ -1,0 +1,139 @@
+// State directory persistence (nlohmann-json; only on command paths, never in the shim's loop).
+#include "runtime/state_store.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "runtime/cgroup/layout.h"
+#include "runtime/cgroup/manager.h"
+#include "sys/file.h"
+#include "sys/process.h"
+
+namespace berth::runtime {
+
+using base::Error;
+using base::Fail;
+using nlohmann::json;
+
+base::Status ValidateContainerId(const std::string& id) {
+  if (id.empty() || id == "." || id == ".." || id.size() > 1024)
+    return Fail(Error::InvalidArgument(fmt::format("invalid container id \"{}\"", id)));
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '-' ||
+          c == '.'))
+      return Fail(Error::InvalidArgument(fmt::format("invalid container id \"{}\"", id)));
+  }
+  return {};
+}
+
+std::string DefaultStateRoot() {
+  if (::geteuid() != 0) {
+    if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x) return std::string(x) + "/berth";
+  }
+  return "/run/berth-runtime";
+}
+
+base::Status StateStore::CreateDir(const std::string& id) {
+  TRY(ValidateContainerId(id));
+  TRY(sys::MkdirAll(root_, 0711));
+  if (::mkdir(Dir(id).c_str(), 0711) != 0) {
+    if (errno == EEXIST)
+      return Fail(Error::AlreadyExists("container with given ID already exists"));
+    return Fail(Error::FromErrno(errno, fmt::format("mkdir \"{}\"", Dir(id))));
+  }
+  return {};
+}
+
+base::Status StateStore::Save(const ContainerRecord& r) {
+  json j = {{"id", r.id},
+            {"bundle", r.bundle},
+            {"rootfs", r.rootfs},
+            {"created", r.created},
+            {"owner", r.owner},
+            {"pid", r.pid},
+            {"start_time", r.start_time},
+            {"annotations", r.annotations},
+            {"cgroup_paths", r.cgroup_paths},
+            {"cgroup_mode", r.cgroup_mode}};
+  return sys::WriteFileAtomic(Dir(r.id) + "/state.json", j.dump(), 0600);
+}
+
+base::Result<ContainerRecord> StateStore::Load(const std::string& id) const {
+  if (!ValidateContainerId(id)) return Fail(Error::NotFound("container does not exist"));
+  auto text = sys::ReadFile(Dir(id) + "/state.json");
+  if (!text) return Fail(Error::NotFound("container does not exist"));
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Fail(Error::Internal(fmt::format("corrupt state file for container {}", id)));
+  ContainerRecord r;
+  try {
+    r.id = j.at("id").get<std::string>();
+    r.bundle = j.at("bundle").get<std::string>();
+    r.rootfs = j.value("rootfs", "");
+    r.created = j.value("created", "");
+    r.owner = j.value("owner", "");
+    r.pid = j.at("pid").get<pid_t>();
+    r.start_time = j.value("start_time", uint64_t{0});
+    r.annotations = j.value("annotations", std::map<std::string, std::string>{});
+    r.cgroup_paths = j.value("cgroup_paths", std::map<std::string, std::string>{});
+    r.cgroup_mode = j.value("cgroup_mode", "");
+  } catch (const json::exception& e) {
+    return Fail(
+        Error::Internal(fmt::format("corrupt state file for container {}: {}", id, e.what())));
+  }
+  return r;
+}
+
+base::Result<oci::Spec> StateStore::LoadConfig(const std::string& id) const {
+  auto text = TRY(sys::ReadFile(ConfigPath(id)));
+  return oci::ParseSpec(text);
+}
+
+base::Status StateStore::Remove(const std::string& id) { return sys::RemoveAll(Dir(id)); }
+
+base::Result<std::vector<std::string>> StateStore::List() const {
+  if (!sys::Exists(root_)) return std::vector<std::string>{};
+  auto names = TRY(sys::ListDir(root_));
+  std::vector<std::string> out;
+  for (auto& n : names)
+    if (sys::Exists(Dir(n) + "/state.json")) out.push_back(n);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string ContainerStatus(const StateStore& store, const ContainerRecord& rec) {
+  if (!sys::ProcessAlive(rec.pid, rec.start_time)) return "stopped";
+  if (sys::Exists(store.FifoPath(rec.id))) return "created";
+  if (!rec.cgroup_paths.empty()) {
+    auto layout = cgroup::DetectHostLayout();
+    if (layout) {
+      auto mgr = cgroup::LoadManager(*layout, rec.cgroup_paths);
+      if (mgr) {
+        auto frozen = (*mgr)->IsFrozen();
+        if (frozen && *frozen) return "paused";
+      }
+    }
+  }
+  return "running";
+}
+
+oci::State ToOciState(const ContainerRecord& rec, const std::string& status) {
+  oci::State s;
+  s.oci_version = oci::kOciVersion;
+  s.id = rec.id;
+  s.status = status;
+  s.pid = status == "stopped" ? 0 : rec.pid;
+  s.bundle = rec.bundle;
+  s.rootfs = rec.rootfs;
+  s.created = rec.created;
+  s.owner = rec.owner;
+  s.annotations = rec.annotations;
+  return s;
+}
+
+}  // namespace berth::runtime

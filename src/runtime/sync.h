@@ -1,0 +1,36 @@
+// The parent <-> container-init protocol over a SOCK_SEQPACKET socketpair. Each message is one
+// packet: a fixed header and an optional text payload; a pty master travels as SCM_RIGHTS.
+// The init never blocks the parent for long: it reports an error and exits on any failure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/result.h"
+#include "sys/unique_fd.h"
+
+namespace berth::runtime {
+
+enum class SyncType : uint32_t {
+  kGo = 1,         // parent -> init: ids mapped, cgroup joined; continue
+  kRunHooks = 2,   // init -> parent: namespaces exist; run prestart/createRuntime hooks
+  kHooksDone = 3,  // parent -> init
+  kPty = 4,        // init -> parent: the pty master (fd attached)
+  kReady = 5,      // init -> parent: all set up; waiting for start
+  kError = 6,      // init -> parent: payload is the error text; the init exits
+  kStart = 7,      // parent -> init: exec now (used by `run`; `create` uses the exec fifo)
+};
+
+struct SyncMessage {
+  SyncType type;
+  std::string payload;
+  sys::UniqueFd fd;
+};
+
+base::Status SendSync(int sock, SyncType type, const std::string& payload = "", int fd = -1);
+// Blocks for the next message. EOF (the peer exited) is Unavailable.
+base::Result<SyncMessage> RecvSync(int sock);
+// Receives a message and checks its type; a kError from the peer becomes that error.
+base::Result<SyncMessage> ExpectSync(int sock, SyncType type);
+
+}  // namespace berth::runtime
