@@ -12,6 +12,9 @@
 
 #include "base/result.h"
 
+// GNU C++ (-std=gnu++20, which TRY needs) predefines `linux` as 1; it would rename Spec::linux.
+#undef linux
+
 namespace berth::oci {
 
 struct User {
@@ -20,22 +23,26 @@ struct User {
   std::optional<uint32_t> umask;
   std::vector<uint32_t> additional_gids;
   std::string username;  // Windows/only informative
+  bool operator==(const User&) const = default;
 };
 
 struct Capabilities {
   // Capability names as the spec writes them ("CAP_CHOWN").
   std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+  bool operator==(const Capabilities&) const = default;
 };
 
 struct Rlimit {
   std::string type;  // "RLIMIT_NOFILE"
   uint64_t hard = 0;
   uint64_t soft = 0;
+  bool operator==(const Rlimit&) const = default;
 };
 
 struct ConsoleSize {
   uint32_t height = 0;
   uint32_t width = 0;
+  bool operator==(const ConsoleSize&) const = default;
 };
 
 struct Process {
@@ -51,17 +58,20 @@ struct Process {
   std::string apparmor_profile;
   std::optional<int> oom_score_adj;
   std::string selinux_label;
+  bool operator==(const Process&) const = default;
 };
 
 struct Root {
   std::string path;
   bool readonly = false;
+  bool operator==(const Root&) const = default;
 };
 
 struct IdMapping {
   uint32_t container_id = 0;
   uint32_t host_id = 0;
   uint32_t size = 0;
+  bool operator==(const IdMapping&) const = default;
 };
 
 struct Mount {
@@ -70,6 +80,7 @@ struct Mount {
   std::string source;
   std::vector<std::string> options;
   std::vector<IdMapping> uid_mappings, gid_mappings;
+  bool operator==(const Mount&) const = default;
 };
 
 struct Hook {
@@ -77,16 +88,19 @@ struct Hook {
   std::vector<std::string> args;
   std::vector<std::string> env;
   std::optional<int> timeout;  // seconds, > 0
+  bool operator==(const Hook&) const = default;
 };
 
 struct Hooks {
   std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart,
       poststop;
+  bool operator==(const Hooks&) const = default;
 };
 
 struct Namespace {
   std::string type;  // pid network mount ipc uts user cgroup time
   std::string path;  // join this one instead of creating
+  bool operator==(const Namespace&) const = default;
 };
 
 struct DeviceRule {  // linux.resources.devices[]
@@ -94,12 +108,14 @@ struct DeviceRule {  // linux.resources.devices[]
   std::string type;  // "a", "c", "b" (empty = all)
   std::optional<int64_t> major, minor;
   std::string access;  // "rwm" subset
+  bool operator==(const DeviceRule&) const = default;
 };
 
 struct MemoryResources {
   std::optional<int64_t> limit, reservation, swap, kernel, kernel_tcp;
   std::optional<uint64_t> swappiness;
   std::optional<bool> disable_oom_killer, use_hierarchy, check_before_update;
+  bool operator==(const MemoryResources&) const = default;
 };
 
 struct CpuResources {
@@ -111,20 +127,24 @@ struct CpuResources {
   std::optional<uint64_t> realtime_period;
   std::string cpus, mems;
   std::optional<int64_t> idle;
+  bool operator==(const CpuResources&) const = default;
 };
 
 struct PidsResources {
   int64_t limit = 0;  // <= 0: unlimited
+  bool operator==(const PidsResources&) const = default;
 };
 
 struct WeightDevice {
   int64_t major = 0, minor = 0;
   std::optional<uint16_t> weight, leaf_weight;
+  bool operator==(const WeightDevice&) const = default;
 };
 
 struct ThrottleDevice {
   int64_t major = 0, minor = 0;
   uint64_t rate = 0;
+  bool operator==(const ThrottleDevice&) const = default;
 };
 
 struct BlockIoResources {
@@ -132,16 +152,19 @@ struct BlockIoResources {
   std::vector<WeightDevice> weight_device;
   std::vector<ThrottleDevice> throttle_read_bps_device, throttle_write_bps_device,
       throttle_read_iops_device, throttle_write_iops_device;
+  bool operator==(const BlockIoResources&) const = default;
 };
 
 struct HugepageLimit {
   std::string page_size;
   uint64_t limit = 0;
+  bool operator==(const HugepageLimit&) const = default;
 };
 
 struct NetworkResources {
   std::optional<uint32_t> class_id;
   std::vector<std::pair<std::string, uint32_t>> priorities;
+  bool operator==(const NetworkResources&) const = default;
 };
 
 struct Resources {
@@ -153,14 +176,16 @@ struct Resources {
   std::vector<HugepageLimit> hugepage_limits;
   std::optional<NetworkResources> network;
   std::map<std::string, std::string> unified;  // raw cgroup v2 files
+  bool operator==(const Resources&) const = default;
 };
 
-struct Device {  // linux.devices[]: nodes to create in the container's /dev
+struct Device {      // linux.devices[]: nodes to create in the container's /dev
   std::string type;  // c, b, u, p
   std::string path;
   int64_t major = 0, minor = 0;
   std::optional<uint32_t> file_mode;
   std::optional<uint32_t> uid, gid;
+  bool operator==(const Device&) const = default;
 };
 
 struct SeccompArg {
@@ -168,6 +193,7 @@ struct SeccompArg {
   uint64_t value = 0;
   uint64_t value_two = 0;
   std::string op;  // SCMP_CMP_EQ ...
+  bool operator==(const SeccompArg&) const = default;
 };
 
 struct SeccompSyscall {
@@ -175,6 +201,7 @@ struct SeccompSyscall {
   std::string action;  // SCMP_ACT_ALLOW ...
   std::optional<uint32_t> errno_ret;
   std::vector<SeccompArg> args;
+  bool operator==(const SeccompSyscall&) const = default;
 };
 
 struct Seccomp {
@@ -185,6 +212,7 @@ struct Seccomp {
   std::string listener_path;
   std::string listener_metadata;
   std::vector<SeccompSyscall> syscalls;
+  bool operator==(const Seccomp&) const = default;
 };
 
 struct Linux {
@@ -199,6 +227,7 @@ struct Linux {
   std::vector<std::string> masked_paths, readonly_paths;
   std::string mount_label;
   // intelRdt, personality, timeOffsets: accepted, not applied.
+  bool operator==(const Linux&) const = default;
 };
 
 struct Spec {
@@ -211,6 +240,7 @@ struct Spec {
   std::optional<Hooks> hooks;
   std::map<std::string, std::string> annotations;
   std::optional<Linux> linux;
+  bool operator==(const Spec&) const = default;
 };
 
 // Parses config.json text. Errors are kInvalidArgument and name the field path.
@@ -225,12 +255,18 @@ base::Status ValidateSpec(const Spec& spec);
 
 std::string SerializeSpec(const Spec& spec);  // pretty JSON, spec field names
 std::string SerializeResources(const Resources& r);
+// Both indent with tabs like `runc spec`, keep the spec's key order, omit empty optional fields,
+// end without a newline, and round-trip: Parse*(Serialize*(x)) == x. Strings that are not valid
+// UTF-8 are written with U+FFFD in place of the bad bytes.
 
 // The config `berth-runtime spec` writes: runc's default (sh, terminal, 3 caps, pid/net/ipc/uts/
-// mount namespaces, default mounts, masked and read-only paths). rootless: runc spec --rootless.
+// mount namespaces, default mounts, masked and read-only paths). rootless: runc spec --rootless
+// (no network namespace, a user namespace mapping root to the caller's euid/egid, /sys bound).
 Spec DefaultSpec(bool rootless);
 
-// The JSON `berth-runtime features` prints (runtime-spec features.md).
+// The JSON `berth-runtime features` prints (runtime-spec features.md), 4-space indent like
+// `runc features`, no trailing newline. mountOptions mirrors runtime/linux/mount_options.cc and
+// the seccomp flags mirror runtime/linux/seccomp.h: keep them in step.
 std::string FeaturesJson();
 
 // The container state the `state` command prints (runtime-spec runtime.md + runc's extras).
@@ -244,8 +280,11 @@ struct State {
   std::string created;  // RFC3339Nano
   std::string owner;
   std::map<std::string, std::string> annotations;
+  bool operator==(const State&) const = default;
 };
-std::string SerializeState(const State& state);  // pretty, 2-space indent like runc
+// Pretty, 2-space indent and key order like `runc state` (annotations omitted when empty), no
+// trailing newline.
+std::string SerializeState(const State& state);
 base::Result<State> ParseState(std::string_view json_text);
 
 inline constexpr const char* kOciVersion = "1.2.0";

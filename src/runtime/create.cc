@@ -86,6 +86,27 @@ linux::CgroupView MakeCgroupView(cgroup::CgroupMode mode,
   return view;
 }
 
+// runc's always-allowed devices, appended after the config's rules: mknod of any node (the
+// init creates /dev), the default nodes, ptys and /dev/net/tun.
+void AppendDefaultDeviceRules(std::vector<oci::DeviceRule>& rules) {
+  if (rules.empty()) return;  // no device rules at all: nothing is denied
+  auto add = [&](const char* type, int64_t major, int64_t minor, const char* access) {
+    oci::DeviceRule r;
+    r.allow = true;
+    r.type = type;
+    if (major >= 0) r.major = major;
+    if (minor >= 0) r.minor = minor;
+    r.access = access;
+    rules.push_back(r);
+  };
+  add("c", -1, -1, "m");
+  add("b", -1, -1, "m");
+  for (auto [maj, min] : {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}})
+    add("c", maj, min, "rwm");
+  add("c", 136, -1, "rwm");
+  add("c", 10, 200, "rwm");
+}
+
 std::string StateJson(const ContainerRecord& rec, const std::string& status, pid_t pid) {
   oci::State s = ToOciState(rec, status);
   s.pid = pid;
@@ -191,7 +212,6 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   init.rootfs.net_ns = plan.Has(CLONE_NEWNET);
   init.rootfs.cgroup_ns = plan.Has(CLONE_NEWCGROUP);
   init.rootfs.cgroup = MakeCgroupView(layout.mode, rec.cgroup_paths);
-  init.rootfs.host_dev_null = TRY(linux::OpenVerifiedDevNull());
   init.sync_fd = child_sock.get();
   init.fifo_fd = fifo.get();
   init.no_pivot = opts.no_pivot;
@@ -230,7 +250,11 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
     TRY(sys::WriteExisting(fmt::format("/proc/{}/oom_score_adj", pid),
                            std::to_string(*proc.oom_score_adj)));
   TRY_CTX(mgr->Apply(pid), "cgroup");
-  if (spec.linux && spec.linux->resources) TRY_CTX(mgr->Set(*spec.linux->resources), "cgroup");
+  if (spec.linux && spec.linux->resources) {
+    oci::Resources resources = *spec.linux->resources;
+    AppendDefaultDeviceRules(resources.devices);
+    TRY_CTX(mgr->Set(resources), "cgroup");
+  }
   TRY(SendSync(parent_sock.get(), SyncType::kGo));
 
   Created out;

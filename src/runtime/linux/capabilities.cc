@@ -1,6 +1,8 @@
 // Capability names (libcap), bounding-set queries and ApplyCapabilities for the container init.
 #include "runtime/linux/capabilities.h"
 
+#include "base/log.h"
+
 #include <fmt/format.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -201,10 +203,14 @@ Status ApplyCapabilities(const oci::Capabilities& caps) {
   if (uint64_t m = inheritable & ~(bounding | own_inheritable))
     return Fail(Error::InvalidArgument(
         fmt::format("process.capabilities: {} in inheritable but not in bounding", Names(m))));
-  if (uint64_t m = ambient & ~(permitted & inheritable))
-    return Fail(Error::InvalidArgument(
-        fmt::format("process.capabilities: {} in ambient must also be in permitted and inheritable",
-                    Names(m))));
+  // The kernel only raises ambient caps that are permitted and inheritable. runc's default
+  // config lists ambient caps with an empty inheritable set and runc skips them with a warning;
+  // do the same so configs written for runc keep working.
+  if (uint64_t m = ambient & ~(permitted & inheritable)) {
+    base::LogDebug("process.capabilities: {} in ambient but not permitted and inheritable: skipped",
+                   Names(m));
+  }
+  const uint64_t raisable_ambient = ambient & permitted & inheritable;
 
   // setresuid() away from root empties the effective set; PR_CAPBSET_DROP needs CAP_SETPCAP in
   // it, so raise everything still permitted for the duration.
@@ -221,7 +227,7 @@ Status ApplyCapabilities(const oci::Capabilities& caps) {
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
     return Fail(Error::FromErrno(errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)"));
   for (int c = 0; c <= last; ++c) {
-    if (!Has(ambient, c)) continue;
+    if (!Has(raisable_ambient, c)) continue;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0) {
       int err = errno;
       return Fail(

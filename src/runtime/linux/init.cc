@@ -124,7 +124,6 @@ base::Status Init(InitConfig& c) {
   }
   if (proc.terminal) TRY(SetupConsole(c));
   if (!c.exec_mode && c.namespaces->Has(CLONE_NEWNS)) TRY(FinishRootfs(c.rootfs));
-  c.rootfs.host_dev_null.Reset();
 
   TRY(ApplyRlimits(proc.rlimits));
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps

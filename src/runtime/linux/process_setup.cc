@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
-#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -86,22 +85,8 @@ base::Status ApplyUserAndCapabilities(const oci::Process& process) {
     return Fail(Error::FromErrno(errno, fmt::format("setresgid {}", u.gid)));
   if (::setresuid(u.uid, u.uid, u.uid) != 0)
     return Fail(Error::FromErrno(errno, fmt::format("setresuid {}", u.uid)));
-  // A switch away from uid 0 clears the effective set even with KEEPCAPS; raise it back from
-  // the permitted set so the capability calls below (PR_CAPBSET_DROP needs CAP_SETPCAP) work.
-  if (u.uid != 0) {
-    cap_t caps = cap_get_proc();
-    if (!caps) return Fail(Error::FromErrno(errno, "cap_get_proc"));
-    for (int c = 0; c <= LastCap(); ++c) {
-      cap_flag_value_t v;
-      cap_value_t cv = c;
-      if (cap_get_flag(caps, cv, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
-        cap_set_flag(caps, CAP_EFFECTIVE, 1, &cv, CAP_SET);
-    }
-    int rc = cap_set_proc(caps);
-    int e = errno;
-    cap_free(caps);
-    if (rc != 0) return Fail(Error::FromErrno(e, "capset (restore effective)"));
-  }
+  // ApplyCapabilities restores the effective set from permitted (a switch away from uid 0
+  // clears it even with KEEPCAPS) before dropping the bounding set.
   if (process.capabilities) {
     TRY(ApplyCapabilities(*process.capabilities));
   } else {

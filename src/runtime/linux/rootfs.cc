@@ -312,6 +312,10 @@ base::Status ValidateSysctl(const std::string& key, bool ipc_ns, bool net_ns, bo
 
 base::Status FinishRootfs(RootfsContext& ctx) {
   const auto& spec = *ctx.spec;
+  // The container's own /dev/null (the old root is detached and cannot be a bind source), checked
+  // to be the real device so a symlink planted in the image cannot redirect masks.
+  sys::UniqueFd dev_null;
+  if (spec.linux && !spec.linux->masked_paths.empty()) dev_null = TRY(OpenVerifiedDevNull());
   if (spec.linux) {
     for (const auto& [key, value] : spec.linux->sysctl) {
       std::string path = "/proc/sys/" + key;
@@ -344,7 +348,7 @@ base::Status FinishRootfs(RootfsContext& ctx) {
       if (S_ISDIR(st.st_mode)) {
         TRY(sys::MountOnFd("tmpfs", fd->get(), p, "tmpfs", MS_RDONLY, ""));
       } else {
-        TRY(sys::MountOnFd(sys::FdPath(ctx.host_dev_null.get()), fd->get(), p, "", MS_BIND, ""));
+        TRY(sys::MountOnFd(sys::FdPath(dev_null.get()), fd->get(), p, "", MS_BIND, ""));
       }
     }
   }

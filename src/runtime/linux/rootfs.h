@@ -29,10 +29,10 @@ struct RootfsContext {
   bool net_ns = false;
   bool cgroup_ns = false;
   CgroupView cgroup;
-  sys::UniqueFd host_dev_null;  // O_PATH of the host's /dev/null, verified char 1:3
 };
 
-// Opens the host /dev/null and checks it is the real device (CVE-2025-31133 class).
+// Opens /dev/null of the current root and checks it is the real device, not a symlink or
+// another node planted by the image (CVE-2025-31133 class).
 base::Result<sys::UniqueFd> OpenVerifiedDevNull();
 // Runs in the init, in its new mount namespace, before hooks and pivot_root.
 base::Status PrepareRootfs(RootfsContext& ctx);
