@@ -128,10 +128,10 @@ int RuntimeMain(int argc, char** argv) {
   int e_preserve = 0;
   auto* exec = app.add_subcommand("exec", "run a process in a running container");
   exec->add_option("--cwd", e_cwd);
-  exec->add_option("-e,--env", e_env);
+  exec->add_option("-e,--env", e_env)->allow_extra_args(false);
   exec->add_flag("-t,--tty", e_tty);
   exec->add_option("-u,--user", e_user);
-  exec->add_option("-g,--additional-gids", e_gids);
+  exec->add_option("-g,--additional-gids", e_gids)->allow_extra_args(false);
   exec->add_option("-p,--process", e_process);
   exec->add_flag("-d,--detach", e_detach);
   exec->add_option("--pid-file", e_pid_file);
@@ -139,7 +139,7 @@ int RuntimeMain(int argc, char** argv) {
   exec->add_option("--process-label", e_label);
   exec->add_option("--apparmor", e_apparmor);
   exec->add_flag("--no-new-privs", e_nnp);
-  exec->add_option("-c,--cap", e_caps);
+  exec->add_option("-c,--cap", e_caps)->allow_extra_args(false);
   exec->add_option("--preserve-fds", e_preserve);
   exec->add_option("--cgroup", e_cgroup);
   exec->add_flag("--ignore-paused", e_ignore_paused);

@@ -217,8 +217,11 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   init.no_pivot = opts.no_pivot;
   init.preserve_fds = opts.preserve_fds;
   init.seccomp = filter ? &*filter : nullptr;
-  init.state_json_for_hooks = StateJson(rec, "created", 0);
+  init.hook_state = ToOciState(rec, "creating");
 
+  // Create the cgroup directories now: the init bind-mounts them while the parent attaches it.
+  TRY_CTX(mgr->Apply(-1), "cgroup");
+  base::ScopeGuard remove_cgroup([&] { (void)mgr->Destroy(); });
   for (auto& j : plan.joins) {
     if (j.flag == CLONE_NEWPID && ::setns(j.fd.get(), CLONE_NEWPID) != 0)
       return Fail(Error::FromErrno(errno, "setns pid"));
@@ -236,7 +239,6 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   base::ScopeGuard kill_child([&] {
     ::kill(pid, SIGKILL);
     (void)sys::WaitPid(pid);
-    (void)mgr->Destroy();
   });
   rec.pid = pid;
 
@@ -249,13 +251,14 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   if (proc.oom_score_adj)
     TRY(sys::WriteExisting(fmt::format("/proc/{}/oom_score_adj", pid),
                            std::to_string(*proc.oom_score_adj)));
+  TRY(SendSync(parent_sock.get(), SyncType::kGo, std::to_string(pid)));
   TRY_CTX(mgr->Apply(pid), "cgroup");
   if (spec.linux && spec.linux->resources) {
     oci::Resources resources = *spec.linux->resources;
     AppendDefaultDeviceRules(resources.devices);
     TRY_CTX(mgr->Set(resources), "cgroup");
   }
-  TRY(SendSync(parent_sock.get(), SyncType::kGo));
+  TRY(SendToInit(parent_sock.get(), SyncType::kCgroupDone));
 
   Created out;
   while (true) {
@@ -267,7 +270,7 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
       std::string state = StateJson(rec, "creating", pid);
       TRY(RunHooks(spec.hooks->prestart, "prestart", state));
       TRY(RunHooks(spec.hooks->create_runtime, "createRuntime", state));
-      TRY(SendSync(parent_sock.get(), SyncType::kHooksDone));
+      TRY(SendToInit(parent_sock.get(), SyncType::kHooksDone));
     } else if (msg->type == SyncType::kPty) {
       if (!opts.console_socket.empty()) {
         auto sock = TRY_CTX(sys::ConnectUnix(opts.console_socket), "console socket");
@@ -282,6 +285,7 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   TRY(WritePidFile(opts.pid_file, pid));
   TRY(store_.Save(rec));
   kill_child.Dismiss();
+  remove_cgroup.Dismiss();
   remove_dir.Dismiss();
   out.pid = pid;
   out.sync = std::move(parent_sock);
@@ -303,7 +307,7 @@ base::Result<int> Runtime::Run(const CreateOptions& options, bool detach, bool k
     if (!detach) RestoreSignals();
     return Fail(std::move(created).error());
   }
-  TRY(SendSync(created->sync.get(), SyncType::kStart));
+  TRY(SendToInit(created->sync.get(), SyncType::kStart));
   // The socket closes on a successful execve (CLOEXEC); a message here is an exec error.
   auto msg = RecvSync(created->sync.get());
   if (msg && msg->type == SyncType::kError) {

@@ -102,12 +102,13 @@ base::Result<int> Runtime::Exec(const ExecOptions& opts) {
     ::kill(pid, SIGKILL);
     (void)sys::WaitPid(pid);
   });
+  TRY(SendSync(parent_sock.get(), SyncType::kGo));
   if (!rec.cgroup_paths.empty()) {
     auto layout = TRY(cgroup::DetectHostLayout());
     auto mgr = TRY(cgroup::LoadManager(layout, rec.cgroup_paths));
     TRY_CTX(mgr->Apply(pid), "join container cgroup");
   }
-  TRY(SendSync(parent_sock.get(), SyncType::kGo));
+  TRY(SendToInit(parent_sock.get(), SyncType::kCgroupDone));
   sys::UniqueFd pty_master;
   while (true) {
     auto msg = RecvSync(parent_sock.get());

@@ -35,6 +35,15 @@ base::Result<SyncMessage> RecvSync(int sock) {
   return SyncMessage{static_cast<SyncType>(t), data.substr(sizeof t), std::move(fd)};
 }
 
+base::Status SendToInit(int sock, SyncType type, const std::string& payload) {
+  auto st = SendSync(sock, type, payload);
+  if (st) return st;
+  // The peer is gone: its last words (a kError) are still queued on our end.
+  auto msg = RecvSync(sock);
+  if (msg && msg->type == SyncType::kError) return Fail(Error::Internal(msg->payload));
+  return st;
+}
+
 base::Result<SyncMessage> ExpectSync(int sock, SyncType type) {
   auto msg = TRY(RecvSync(sock));
   if (msg.type == SyncType::kError) return Fail(Error::Internal(msg.payload));

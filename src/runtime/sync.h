@@ -12,13 +12,14 @@
 namespace berth::runtime {
 
 enum class SyncType : uint32_t {
-  kGo = 1,         // parent -> init: ids mapped, cgroup joined; continue
-  kRunHooks = 2,   // init -> parent: namespaces exist; run prestart/createRuntime hooks
-  kHooksDone = 3,  // parent -> init
-  kPty = 4,        // init -> parent: the pty master (fd attached)
-  kReady = 5,      // init -> parent: all set up; waiting for start
-  kError = 6,      // init -> parent: payload is the error text; the init exits
-  kStart = 7,      // parent -> init: exec now (used by `run`; `create` uses the exec fifo)
+  kGo = 1,          // parent -> init: ids mapped; continue (the cgroup join runs meanwhile)
+  kRunHooks = 2,    // init -> parent: namespaces exist; run prestart/createRuntime hooks
+  kHooksDone = 3,   // parent -> init
+  kPty = 4,         // init -> parent: the pty master (fd attached)
+  kReady = 5,       // init -> parent: all set up; waiting for start
+  kError = 6,       // init -> parent: payload is the error text; the init exits
+  kStart = 7,       // parent -> init: exec now (used by `run`; `create` uses the exec fifo)
+  kCgroupDone = 8,  // parent -> init: joined the cgroup and applied limits
 };
 
 struct SyncMessage {
@@ -30,6 +31,8 @@ struct SyncMessage {
 base::Status SendSync(int sock, SyncType type, const std::string& payload = "", int fd = -1);
 // Blocks for the next message. EOF (the peer exited) is Unavailable.
 base::Result<SyncMessage> RecvSync(int sock);
+// Sends to the init; if it has already died, returns the error it reported before exiting.
+base::Status SendToInit(int sock, SyncType type, const std::string& payload = "");
 // Receives a message and checks its type; a kError from the peer becomes that error.
 base::Result<SyncMessage> ExpectSync(int sock, SyncType type);
 

@@ -46,6 +46,20 @@ base::Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flag
   }
 }
 
+base::Result<UniqueFd> OpenInRootNoSymlinks(int root_fd, const std::string& path, int flags) {
+  struct open_how how = {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
+  std::string rel = CleanPath(path).substr(1);
+  if (rel.empty()) rel = ".";
+  long fd;
+  do {
+    fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);
+  } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+  if (fd < 0) return Fail(Error::FromErrno(errno, fmt::format("open \"{}\" in rootfs", path)));
+  return UniqueFd(static_cast<int>(fd));
+}
+
 base::Result<UniqueFd> MkdirAllInRoot(int root_fd, const std::string& path, mode_t mode) {
   std::string clean = CleanPath(path);
   UniqueFd cur = TRY(OpenInRoot(root_fd, "/", O_PATH | O_DIRECTORY));

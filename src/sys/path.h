@@ -16,6 +16,8 @@ namespace berth::sys {
 std::string CleanPath(const std::string& path);
 
 base::Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags, mode_t mode = 0);
+// Like OpenInRoot, but any symlink on the way fails with ELOOP (RESOLVE_NO_SYMLINKS).
+base::Result<UniqueFd> OpenInRootNoSymlinks(int root_fd, const std::string& path, int flags);
 // Creates every missing directory of path inside root; returns an O_PATH fd of the last one.
 base::Result<UniqueFd> MkdirAllInRoot(int root_fd, const std::string& path, mode_t mode = 0755);
 // Ensures path exists inside root as a regular file (mount point for a file bind) or directory,

@@ -1,8 +1,6 @@
 // Capability names (libcap), bounding-set queries and ApplyCapabilities for the container init.
 #include "runtime/linux/capabilities.h"
 
-#include "base/log.h"
-
 #include <fmt/format.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -11,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "base/log.h"
 #include "sys/file.h"
 
 namespace berth::runtime::linux {

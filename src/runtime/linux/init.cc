@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "base/strings.h"
 #include "runtime/hooks.h"
 #include "runtime/linux/process_setup.h"
 #include "runtime/sync.h"
@@ -92,16 +93,33 @@ base::Status Init(InitConfig& c) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  TRY(ExpectSync(c.sync_fd, SyncType::kGo));
+  auto go = TRY(ExpectSync(c.sync_fd, SyncType::kGo));
+  if (auto host_pid = base::ParseInt(go.payload)) c.hook_state.pid = static_cast<int>(*host_pid);
+  auto hook_state = [&](const char* status) {
+    c.hook_state.status = status;
+    return oci::SerializeState(c.hook_state);
+  };
   // Namespaces by path (pid was joined by the parent before clone).
   TRY(JoinNamespaces(*c.namespaces, /*skip_pid=*/true));
   if (c.namespaces->HasNew(CLONE_NEWUSER)) {
     if (::setresgid(0, 0, 0) != 0) return Fail(Error::FromErrno(errno, "setresgid 0 in userns"));
     if (::setresuid(0, 0, 0) != 0) return Fail(Error::FromErrno(errno, "setresuid 0 in userns"));
   }
-  // The parent has put us in our cgroup; a new cgroup namespace now roots there.
-  if (c.namespaces->new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0)
-    return Fail(Error::FromErrno(errno, "unshare cgroup namespace"));
+  // The parent joins us to our cgroup while we build the rootfs: the first write to
+  // cgroup.procs waits for an RCU grace period (cgroup_threadgroup_rwsem), ~10 ms here, so
+  // overlapping it with the mounts hides most of it. A cgroup2 mount in a new cgroup namespace
+  // must see the namespace, so that case waits first.
+  bool cgroup_joined = false;
+  auto join_cgroup = [&]() -> base::Status {
+    if (cgroup_joined) return {};
+    cgroup_joined = true;
+    TRY(ExpectSync(c.sync_fd, SyncType::kCgroupDone));
+    // A new cgroup namespace roots at the cgroup we were just put in.
+    if (c.namespaces->new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0)
+      return Fail(Error::FromErrno(errno, "unshare cgroup namespace"));
+    return {};
+  };
+  if (!c.exec_mode && c.rootfs.cgroup.v2 && c.namespaces->new_cgroup) TRY(join_cgroup());
 
   if (!c.exec_mode) {
     if (c.namespaces->HasNew(CLONE_NEWUTS)) {
@@ -114,17 +132,19 @@ base::Status Init(InitConfig& c) {
     ::umask(0);
     if (c.namespaces->Has(CLONE_NEWNS)) TRY(PrepareRootfs(c.rootfs));
     ::umask(022);
+    TRY(join_cgroup());
     if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) {
       TRY(SendSync(c.sync_fd, SyncType::kRunHooks));
       TRY(ExpectSync(c.sync_fd, SyncType::kHooksDone));
     }
     if (spec.hooks && !spec.hooks->create_container.empty())
-      TRY(RunHooks(spec.hooks->create_container, "createContainer", c.state_json_for_hooks));
+      TRY(RunHooks(spec.hooks->create_container, "createContainer", hook_state("creating")));
     if (c.namespaces->Has(CLONE_NEWNS)) TRY(EnterRootfs(c.rootfs, c.no_pivot));
   }
   if (proc.terminal) TRY(SetupConsole(c));
   if (!c.exec_mode && c.namespaces->Has(CLONE_NEWNS)) TRY(FinishRootfs(c.rootfs));
 
+  TRY(join_cgroup());
   TRY(ApplyRlimits(proc.rlimits));
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps
   // (runc's order). With no_new_privs it is the very last thing before execve.
@@ -143,7 +163,7 @@ base::Status Init(InitConfig& c) {
   TRY(SendSync(c.sync_fd, SyncType::kReady));
   if (c.wait_for_start) TRY(WaitForStart(c));
   if (spec.hooks && !spec.hooks->start_container.empty() && !c.exec_mode)
-    TRY(RunHooks(spec.hooks->start_container, "startContainer", c.state_json_for_hooks));
+    TRY(RunHooks(spec.hooks->start_container, "startContainer", hook_state("created")));
   if (c.seccomp && proc.no_new_privileges) TRY(LoadSeccomp(*c.seccomp));
   return Exec(path, proc.args, env);
 }

@@ -25,7 +25,9 @@ struct InitConfig {
   int preserve_fds = 0;
   bool exec_mode = false;  // join a running container: no rootfs work, namespaces already set
   const CompiledFilter* seccomp = nullptr;
-  std::string state_json_for_hooks;  // startContainer hooks' stdin (create only)
+  // State passed to createContainer/startContainer hooks; the pid (as seen from the host) comes
+  // with the Go message, since inside a new pid namespace the init only knows itself as 1.
+  oci::State hook_state;
 };
 
 [[noreturn]] void RunInit(InitConfig& config);

@@ -100,6 +100,14 @@ base::Status DoMount(RootfsContext& ctx, int root_fd, const oci::Mount& m) {
     unsigned long extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     if (extra) TRY(RemountBind(root_fd, m.destination, extra));
   } else {
+    if (m.type == "proc" || m.type == "sysfs") {
+      // procfs/sysfs only on a real directory: a symlink would put them where LSM attribute
+      // writes and masks do not expect (CVE-2019-16884, CVE-2023-27561).
+      auto probe = sys::OpenInRootNoSymlinks(root_fd, m.destination, O_PATH);
+      if (!probe && probe.error().sys_errno() == ELOOP)
+        return Fail(Error::InvalidArgument(fmt::format(
+            "{} cannot be mounted on \"{}\": the path contains a symlink", m.type, m.destination)));
+    }
     bool is_dir = true;
     auto target = TRY(sys::EnsureMountPointInRoot(root_fd, m.destination, is_dir));
     std::string source = m.source.empty() ? m.type : m.source;
