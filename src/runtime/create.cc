@@ -221,7 +221,9 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
 
   // Create the cgroup directories now: the init bind-mounts them while the parent attaches it.
   TRY_CTX(mgr->Apply(-1), "cgroup");
-  base::ScopeGuard remove_cgroup([&] { (void)mgr->Destroy(); });
+  base::ScopeGuard remove_cgroup([&] {
+    if (mgr->Destroy()) RemoveEmptyDefaultCgroupParents(mgr->Paths());
+  });
   for (auto& j : plan.joins) {
     if (j.flag == CLONE_NEWPID && ::setns(j.fd.get(), CLONE_NEWPID) != 0)
       return Fail(Error::FromErrno(errno, "setns pid"));
@@ -253,11 +255,6 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
                            std::to_string(*proc.oom_score_adj)));
   TRY(SendSync(parent_sock.get(), SyncType::kGo, std::to_string(pid)));
   TRY_CTX(mgr->Apply(pid), "cgroup");
-  if (spec.linux && spec.linux->resources) {
-    oci::Resources resources = *spec.linux->resources;
-    AppendDefaultDeviceRules(resources.devices);
-    TRY_CTX(mgr->Set(resources), "cgroup");
-  }
   TRY(SendToInit(parent_sock.get(), SyncType::kCgroupDone));
 
   Created out;
@@ -267,9 +264,16 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
     if (msg->type == SyncType::kError) return Fail(Error::Internal(msg->payload));
     if (msg->type == SyncType::kReady) break;
     if (msg->type == SyncType::kRunHooks) {
-      std::string state = StateJson(rec, "creating", pid);
-      TRY(RunHooks(spec.hooks->prestart, "prestart", state));
-      TRY(RunHooks(spec.hooks->create_runtime, "createRuntime", state));
+      if (spec.linux && spec.linux->resources) {
+        oci::Resources resources = *spec.linux->resources;
+        AppendDefaultDeviceRules(resources.devices);
+        TRY_CTX(mgr->Set(resources), "cgroup");
+      }
+      if (spec.hooks) {
+        std::string state = StateJson(rec, "creating", pid);
+        TRY(RunHooks(spec.hooks->prestart, "prestart", state));
+        TRY(RunHooks(spec.hooks->create_runtime, "createRuntime", state));
+      }
       TRY(SendToInit(parent_sock.get(), SyncType::kHooksDone));
     } else if (msg->type == SyncType::kPty) {
       if (!opts.console_socket.empty()) {

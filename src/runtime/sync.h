@@ -13,7 +13,7 @@ namespace berth::runtime {
 
 enum class SyncType : uint32_t {
   kGo = 1,          // parent -> init: ids mapped; continue (the cgroup join runs meanwhile)
-  kRunHooks = 2,    // init -> parent: namespaces exist; run prestart/createRuntime hooks
+  kRunHooks = 2,    // init -> parent: rootfs prepared; apply limits, run prestart/createRuntime
   kHooksDone = 3,   // parent -> init
   kPty = 4,         // init -> parent: the pty master (fd attached)
   kReady = 5,       // init -> parent: all set up; waiting for start

@@ -133,10 +133,10 @@ base::Status Init(InitConfig& c) {
     if (c.namespaces->Has(CLONE_NEWNS)) TRY(PrepareRootfs(c.rootfs));
     ::umask(022);
     TRY(join_cgroup());
-    if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) {
-      TRY(SendSync(c.sync_fd, SyncType::kRunHooks));
-      TRY(ExpectSync(c.sync_fd, SyncType::kHooksDone));
-    }
+    // Limits are applied only now: device rules that deny mknod must not race the /dev setup
+    // above. The parent also runs prestart/createRuntime hooks at this point.
+    TRY(SendSync(c.sync_fd, SyncType::kRunHooks));
+    TRY(ExpectSync(c.sync_fd, SyncType::kHooksDone));
     if (spec.hooks && !spec.hooks->create_container.empty())
       TRY(RunHooks(spec.hooks->create_container, "createContainer", hook_state("creating")));
     if (c.namespaces->Has(CLONE_NEWNS)) TRY(EnterRootfs(c.rootfs, c.no_pivot));
