@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <limits.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -16,6 +15,7 @@
 
 #include "base/log.h"
 #include "base/scope_guard.h"
+#include "base/strings.h"
 #include "base/time.h"
 #include "runtime/cgroup/layout.h"
 #include "runtime/cgroup/manager.h"
@@ -53,9 +53,17 @@ base::Result<std::string> AbsPath(const std::string& p) {
   return std::string(buf);
 }
 
+// The caller's user name from /etc/passwd, read directly: NSS (getpwuid) would load shared
+// modules, which a statically linked runtime cannot.
 std::string OwnerName() {
-  struct passwd* pw = ::getpwuid(::geteuid());
-  return pw ? pw->pw_name : std::to_string(::geteuid());
+  uid_t uid = ::geteuid();
+  if (auto passwd = sys::ReadFile("/etc/passwd")) {
+    for (auto& line : base::Split(*passwd, '\n')) {
+      auto f = base::Split(line, ':');
+      if (f.size() > 2 && base::ParseUint(f[2]) == uid) return f[0];
+    }
+  }
+  return std::to_string(uid);
 }
 
 std::string MappingText(const std::vector<oci::IdMapping>& maps) {
@@ -172,7 +180,7 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
 
   TRY(store_.CreateDir(opts.id));
   base::ScopeGuard remove_dir([&] { (void)store_.Remove(opts.id); });
-  TRY(sys::WriteFileAtomic(store_.ConfigPath(opts.id), config_text, 0600));
+  TRY(sys::WriteFileReplace(store_.ConfigPath(opts.id), config_text, 0600));
 
   auto layout = TRY(cgroup::DetectHostLayout());
   cgroup::ManagerOptions mopts;

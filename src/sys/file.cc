@@ -70,12 +70,14 @@ base::Status WriteExistingAt(int dirfd, const std::string& path, std::string_vie
   return {};
 }
 
-base::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+namespace {
+base::Status WriteAndRename(const std::string& path, std::string_view data, mode_t mode,
+                            bool sync) {
   std::string tmp = fmt::format("{}.tmp{}", path, ::getpid());
   {
     auto fd = TRY(Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     auto st = WriteAll(fd.get(), data);
-    if (!st || ::fsync(fd.get()) != 0) {
+    if (!st || (sync && ::fsync(fd.get()) != 0)) {
       ::unlink(tmp.c_str());
       if (!st) return Fail(std::move(st).error().Context(fmt::format("write \"{}\"", tmp)));
       return Fail(Error::FromErrno(errno, fmt::format("fsync \"{}\"", tmp)));
@@ -87,6 +89,15 @@ base::Status WriteFileAtomic(const std::string& path, std::string_view data, mod
     return Fail(Error::FromErrno(e, fmt::format("rename \"{}\" to \"{}\"", tmp, path)));
   }
   return {};
+}
+}  // namespace
+
+base::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, true);
+}
+
+base::Status WriteFileReplace(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, false);
 }
 
 base::Status MkdirAll(const std::string& path, mode_t mode) {

@@ -23,6 +23,8 @@ base::Status WriteExisting(const std::string& path, std::string_view data);
 base::Status WriteExistingAt(int dirfd, const std::string& path, std::string_view data);
 // Creates or replaces path atomically: temp file in the same dir, fsync, rename.
 base::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Same, without fsync: for state that need not survive a crash of the machine.
+base::Status WriteFileReplace(const std::string& path, std::string_view data, mode_t mode = 0644);
 base::Status WriteAll(int fd, std::string_view data);
 base::Status MkdirAll(const std::string& path, mode_t mode = 0755);
 // Removes a directory tree (no symlink following). Missing path is success.

@@ -111,7 +111,8 @@ Result<CgroupLayout> DetectLayout(std::string_view mountinfo_text, std::string_v
   return layout;
 }
 
-Result<CgroupLayout> DetectHostLayout() {
+namespace {
+Result<CgroupLayout> DetectHostLayoutUncached() {
   constexpr const char* kRoot = "/sys/fs/cgroup";
   std::string text = TRY(sys::ReadFile("/proc/self/mountinfo"));
   CgroupLayout layout = TRY_CTX(DetectLayout(text, kRoot), "detect cgroup layout");
@@ -136,6 +137,15 @@ Result<CgroupLayout> DetectHostLayout() {
     layout.unified_mount.clear();
   }
   return layout;
+}
+
+}  // namespace
+
+// The host's cgroup mounts do not change under a running berth process; reading mountinfo once
+// saves a parse per command (status checks, delete and exec each need the layout).
+Result<CgroupLayout> DetectHostLayout() {
+  static const Result<CgroupLayout> cached = DetectHostLayoutUncached();
+  return cached;
 }
 
 }  // namespace berth::runtime::cgroup
