@@ -239,7 +239,21 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   // Non-dumpable is inherited by the child and kept until its execve: processes already in the
   // container cannot open /proc/<init>/exe (the runtime binary) meanwhile (CVE-2019-5736).
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  pid_t pid = TRY(sys::CloneProcess(plan.new_flags));
+  // On pure v2 the child is born in its cgroup (clone3 CLONE_INTO_CGROUP) and needs no move.
+  bool in_cgroup = false;
+  pid_t pid = -1;
+  if (layout.mode == cgroup::CgroupMode::kV2) {
+    auto paths = mgr->Paths();
+    if (auto it = paths.find(cgroup::kUnifiedKey); it != paths.end()) {
+      if (auto cg = sys::Open(it->second, O_PATH | O_DIRECTORY)) {
+        if (auto p = sys::CloneProcessInto(plan.new_flags, cg->get())) {
+          pid = *p;
+          in_cgroup = true;
+        }
+      }
+    }
+  }
+  if (!in_cgroup) pid = TRY(sys::CloneProcess(plan.new_flags));
   if (pid == 0) {
     parent_sock.Reset();
     linux::RunInit(init);
@@ -262,7 +276,7 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
     TRY(sys::WriteExisting(fmt::format("/proc/{}/oom_score_adj", pid),
                            std::to_string(*proc.oom_score_adj)));
   TRY(SendSync(parent_sock.get(), SyncType::kGo, std::to_string(pid)));
-  TRY_CTX(mgr->Apply(pid), "cgroup");
+  if (!in_cgroup) TRY_CTX(mgr->Apply(pid), "cgroup");
   TRY(SendToInit(parent_sock.get(), SyncType::kCgroupDone));
 
   Created out;

@@ -2,6 +2,7 @@
 #include "sys/process.h"
 
 #include <fmt/format.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,6 +24,17 @@ base::Result<pid_t> CloneProcess(unsigned long flags) {
   // x86_64/aarch64 argument order: flags, stack, parent_tid, child_tid, tls.
   long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
   if (pid < 0) return Fail(Error::FromErrno(errno, fmt::format("clone (flags {:#x})", flags)));
+  return static_cast<pid_t>(pid);
+}
+
+base::Result<pid_t> CloneProcessInto(unsigned long flags, int cgroup_fd) {
+  struct clone_args args = {};
+  args.flags = flags | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0)
+    return Fail(Error::FromErrno(errno, fmt::format("clone3 into cgroup (flags {:#x})", flags)));
   return static_cast<pid_t>(pid);
 }
 

@@ -15,6 +15,11 @@ namespace berth::sys {
 // clone(2) with fork semantics (no new stack) and extra CLONE_* flags. Returns 0 in the child.
 // The caller must be single-threaded: the child continues with a copy of this process.
 base::Result<pid_t> CloneProcess(unsigned long flags);
+// Like CloneProcess, but the child starts inside the cgroup v2 directory cgroup_fd
+// (clone3 CLONE_INTO_CGROUP, Linux 5.7): no migration afterwards, so no write lock on
+// cgroup_threadgroup_rwsem and its RCU grace period. Fails with the kernel's errno (ENOSYS,
+// EINVAL on old kernels or v1 fds) so callers can fall back.
+base::Result<pid_t> CloneProcessInto(unsigned long flags, int cgroup_fd);
 // Waits for pid (retrying EINTR); returns the raw wait status.
 base::Result<int> WaitPid(pid_t pid, int options = 0);
 // Shell-style exit code: status for a normal exit, 128+signal for a kill.

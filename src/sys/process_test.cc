@@ -1,8 +1,12 @@
 #include "sys/process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "sys/file.h"
 
 namespace berth::sys {
 namespace {
@@ -28,6 +32,30 @@ TEST(ProcessTest, CloneWaitAndLiveness) {
   ASSERT_TRUE(self);
   EXPECT_TRUE(ProcessAlive(getpid(), *self));
   EXPECT_FALSE(ProcessAlive(getpid(), *self + 1));
+}
+
+// Uses this host's cgroup2 mount (pure v2, or the unified hierarchy of a hybrid host).
+TEST(ProcessTest, CloneIntoCgroup) {
+  std::string root = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
+                         ? "/sys/fs/cgroup"
+                         : "/sys/fs/cgroup/unified";
+  if (access((root + "/cgroup.procs").c_str(), W_OK) != 0) GTEST_SKIP() << "no writable cgroup2";
+  std::string dir = root + "/berth-clone-into-test-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  {
+    auto fd = Open(dir, O_PATH | O_DIRECTORY);
+    ASSERT_TRUE(fd);
+    auto pid = CloneProcessInto(0, fd->get());
+    ASSERT_TRUE(pid) << pid.error().message();
+    if (*pid == 0) {
+      auto self = ReadFile("/proc/self/cgroup");
+      _exit(self && self->find("berth-clone-into-test-") != std::string::npos ? 0 : 1);
+    }
+    auto st = WaitPid(*pid);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(ExitCodeFromWaitStatus(*st), 0);
+  }
+  EXPECT_EQ(rmdir(dir.c_str()), 0);
 }
 
 }  // namespace
