@@ -355,7 +355,8 @@ base::Result<int> Runtime::Run(const CreateOptions& options, bool detach, bool k
   if (detach) return 0;
   auto code = WaitForeground(created->pid, forwarded, std::move(created->pty_master));
   RestoreSignals();
-  if (!keep) TRY(Delete(options.id, true));
+  // The record and config are still in memory: no need to reload them from the state dir.
+  if (!keep) TRY(Destroy(created->record, &created->spec));
   return code;
 }
 
