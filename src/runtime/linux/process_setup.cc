@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -139,12 +140,23 @@ std::vector<std::string> EnvWithDefaults(std::vector<std::string> env) {
 }
 
 base::Result<std::string> LookPath(const std::string& file, const std::vector<std::string>& env) {
+  // Messages follow Go's exec.LookPath as printed by runc ("stat X: no such file or directory",
+  // "permission denied"): dockerd and the docker CLI match them case-sensitively to pick exit
+  // codes 127 (not found) and 126 (not executable).
   if (file.find('/') != std::string::npos) {
     struct stat st;
-    if (::stat(file.c_str(), &st) != 0)
-      return Fail(Error::FromErrno(errno, fmt::format("exec: \"{}\": stat {}", file, file)));
+    if (::stat(file.c_str(), &st) != 0) {
+      int err = errno;
+      Error e = Error::FromErrno(err, "");
+      std::string reason = std::strerror(err);
+      if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(reason[0]));
+      return Fail(Error(e.code(), fmt::format("exec: \"{}\": stat {}: {}", file, file, reason)));
+    }
     if (S_ISDIR(st.st_mode))
       return Fail(Error::PermissionDenied(fmt::format("exec: \"{}\": is a directory", file)));
+    // Like runc: a file without any execute bit fails create, not the exec after start.
+    if ((st.st_mode & 0111) == 0)
+      return Fail(Error::PermissionDenied(fmt::format("exec: \"{}\": permission denied", file)));
     return file;
   }
   std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
