@@ -27,8 +27,7 @@ inline constexpr const char* kDockerManifest =
 inline constexpr const char* kDockerManifestList =
     "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr const char* kDockerConfig = "application/vnd.docker.container.image.v1+json";
-inline constexpr const char* kDockerLayerGzip =
-    "application/vnd.docker.image.rootfs.diff.tar.gzip";
+inline constexpr const char* kDockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 inline constexpr const char* kDockerLayerForeignGzip =
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 }  // namespace media
@@ -50,6 +49,9 @@ struct Platform {
 
 // The platform of this process: linux/amd64 (or arm64/v8 ...), from uname/compile target.
 Platform HostPlatform();
+// linux/<GOARCH>[/variant] for a uname(2) machine name: "x86_64" -> amd64, "aarch64" ->
+// arm64/v8, "armv7l" -> arm/v7, "i686" -> 386; names that already are GOARCH names pass through.
+Platform PlatformForMachine(std::string_view machine);
 // Parses "linux/arm64/v8"; InvalidArgument for junk.
 base::Result<Platform> ParsePlatform(std::string_view text);
 // containerd-style match: os and architecture equal; variant equal after normalising
@@ -72,6 +74,7 @@ struct Manifest {
   Descriptor config;
   std::vector<Descriptor> layers;
   std::map<std::string, std::string> annotations;
+  bool operator==(const Manifest&) const = default;
 };
 
 struct Index {
@@ -79,6 +82,7 @@ struct Index {
   std::string media_type;
   std::vector<Descriptor> manifests;
   std::map<std::string, std::string> annotations;
+  bool operator==(const Index&) const = default;
 };
 
 // The parts of an image config (OCI config / Docker "container config") berth acts on.
@@ -94,6 +98,7 @@ struct ContainerConfig {
   std::map<std::string, std::string> labels;
   std::string stop_signal;
   std::optional<std::vector<std::string>> healthcheck_test;
+  bool operator==(const ContainerConfig&) const = default;
 };
 
 struct HistoryEntry {
@@ -102,6 +107,7 @@ struct HistoryEntry {
   std::string author;
   std::string comment;
   bool empty_layer = false;
+  bool operator==(const HistoryEntry&) const = default;
 };
 
 struct ImageConfig {
@@ -113,6 +119,7 @@ struct ImageConfig {
   ContainerConfig config;
   std::vector<Digest> diff_ids;  // rootfs.diff_ids, uncompressed layer digests
   std::vector<HistoryEntry> history;
+  bool operator==(const ImageConfig&) const = default;
 };
 
 base::Result<Descriptor> ParseDescriptor(std::string_view json_text);

@@ -297,6 +297,11 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
         TRY(RunHooks(spec.hooks->create_runtime, "createRuntime", state));
       }
       TRY(SendToInit(parent_sock.get(), SyncType::kHooksDone));
+    } else if (msg->type == SyncType::kSeccompFd) {
+      const auto& sc = *spec.linux->seccomp;
+      TRY(SendSeccompListener(sc.listener_path, sc.listener_metadata, msg->fd.get(), pid,
+                              StateJson(rec, "creating", pid)));
+      TRY(SendToInit(parent_sock.get(), SyncType::kSeccompDone));
     } else if (msg->type == SyncType::kPty) {
       if (!opts.console_socket.empty()) {
         auto sock = TRY_CTX(sys::ConnectUnix(opts.console_socket), "console socket");

@@ -15,6 +15,7 @@
 #include "runtime/cgroup/manager.h"
 #include "runtime/container.h"
 #include "runtime/foreground.h"
+#include "runtime/hooks.h"
 #include "runtime/linux/init.h"
 #include "runtime/linux/namespaces.h"
 #include "runtime/linux/seccomp.h"
@@ -115,6 +116,13 @@ base::Result<int> Runtime::Exec(const ExecOptions& opts) {
     if (!msg) return Fail(Error::Internal("exec process exited during setup"));
     if (msg->type == SyncType::kError) return Fail(Error::Internal(msg->payload));
     if (msg->type == SyncType::kReady) break;
+    if (msg->type == SyncType::kSeccompFd) {
+      const auto& sc = *spec.linux->seccomp;
+      TRY(SendSeccompListener(sc.listener_path, sc.listener_metadata, msg->fd.get(), pid,
+                              oci::SerializeState(ToOciState(rec, "running"))));
+      TRY(SendToInit(parent_sock.get(), SyncType::kSeccompDone));
+      continue;
+    }
     if (msg->type == SyncType::kPty) {
       if (!opts.console_socket.empty()) {
         auto sock = TRY_CTX(sys::ConnectUnix(opts.console_socket), "console socket");

@@ -11,8 +11,10 @@
 
 #include <cerrno>
 
+#include "base/strings.h"
 #include "sys/file.h"
 #include "sys/process.h"
+#include "sys/socket.h"
 
 namespace berth::runtime {
 
@@ -104,6 +106,16 @@ base::Status RunHooks(const std::vector<oci::Hook>& hooks, const std::string& ph
   for (size_t i = 0; i < hooks.size(); ++i)
     TRY(RunHook(hooks[i], fmt::format("error running {} hook #{}", phase, i), state_json));
   return {};
+}
+
+base::Status SendSeccompListener(const std::string& listener_path, const std::string& metadata,
+                                 int listener_fd, int pid, const std::string& state_json) {
+  std::string msg = fmt::format(
+      "{{\"ociVersion\":\"{}\",\"fds\":[\"seccompFd\"],\"pid\":{},\"metadata\":\"{}\","
+      "\"state\":{}}}",
+      oci::kOciVersion, pid, base::JsonEscape(metadata), state_json);
+  auto sock = TRY_CTX(sys::ConnectUnix(listener_path), "seccomp listenerPath");
+  return sys::SendFd(sock.get(), listener_fd, msg);
 }
 
 }  // namespace berth::runtime

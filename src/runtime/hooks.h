@@ -15,4 +15,10 @@ namespace berth::runtime {
 base::Status RunHooks(const std::vector<oci::Hook>& hooks, const std::string& phase,
                       const std::string& state_json);
 
+// Hands a seccomp user-notification fd to the agent at listener_path (runtime-spec
+// config-linux.md "seccomp"): one message whose payload is the ContainerProcessState JSON
+// ({ociVersion, fds:["seccompFd"], pid, metadata, state}) and whose SCM_RIGHTS carries the fd.
+base::Status SendSeccompListener(const std::string& listener_path, const std::string& metadata,
+                                 int listener_fd, int pid, const std::string& state_json);
+
 }  // namespace berth::runtime

@@ -12,14 +12,16 @@
 namespace berth::runtime {
 
 enum class SyncType : uint32_t {
-  kGo = 1,          // parent -> init: ids mapped; continue (the cgroup join runs meanwhile)
-  kRunHooks = 2,    // init -> parent: rootfs prepared; apply limits, run prestart/createRuntime
-  kHooksDone = 3,   // parent -> init
-  kPty = 4,         // init -> parent: the pty master (fd attached)
-  kReady = 5,       // init -> parent: all set up; waiting for start
-  kError = 6,       // init -> parent: payload is the error text; the init exits
-  kStart = 7,       // parent -> init: exec now (used by `run`; `create` uses the exec fifo)
-  kCgroupDone = 8,  // parent -> init: joined the cgroup and applied limits
+  kGo = 1,            // parent -> init: ids mapped; continue (the cgroup join runs meanwhile)
+  kRunHooks = 2,      // init -> parent: rootfs prepared; apply limits, run prestart/createRuntime
+  kHooksDone = 3,     // parent -> init
+  kPty = 4,           // init -> parent: the pty master (fd attached)
+  kReady = 5,         // init -> parent: all set up; waiting for start
+  kError = 6,         // init -> parent: payload is the error text; the init exits
+  kStart = 7,         // parent -> init: exec now (used by `run`; `create` uses the exec fifo)
+  kCgroupDone = 8,    // parent -> init: joined the cgroup and applied limits
+  kSeccompFd = 9,     // init -> parent: the seccomp user-notification listener (fd attached)
+  kSeccompDone = 10,  // parent -> init: the listener went to linux.seccomp.listenerPath
 };
 
 struct SyncMessage {

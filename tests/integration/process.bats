@@ -120,6 +120,31 @@ load helpers
   assert_match "$stderr" 'Operation not permitted' "mkdir error"
 }
 
+@test "linux.seccomp: SCMP_ACT_NOTIFY hands the listener and the state to listenerPath" {
+  local sock=$TESTDIR/agent.sock
+  cfg '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": $sock,
+                         "listenerMetadata": "berth-test",
+                         "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}' \
+    --arg sock "$sock"
+  set_cmd 'mkdir /tmp/dir 2>&1; echo done'
+  python3 "$IT_DIR/seccomp_agent.py" "$sock" "$TESTDIR/agent.json" 3>&- &
+  local apid=$!
+  kill_on_teardown "$apid"
+  retry 50 0.1 test -S "$sock"
+  run run_fg
+  assert_success
+  wait "$apid"
+  assert_eq "$(cat "$TESTDIR/agent.json.fd")" fd "listener fd passed"
+  local s
+  s=$(cat "$TESTDIR/agent.json")
+  assert_eq "$(jq -r '.fds[0]' <<<"$s")" seccompFd "fds"
+  assert_eq "$(jq -r .metadata <<<"$s")" berth-test "metadata"
+  assert_eq "$(jq -r .state.id <<<"$s")" "$CID" "state.id"
+  assert_match "$(jq -r .pid <<<"$s")" '^[1-9][0-9]*$' "pid"
+  # The agent closed the listener without answering: the notified syscall fails with ENOSYS.
+  assert_match "$output" 'Function not implemented' "mkdir result"
+}
+
 @test "process.terminal: the pty master arrives on --console-socket and is the process's tty" {
   cfg '.process.terminal = true'
   set_cmd 'test -t 0 && test -t 1 && test -t 2 && echo tty-ok; tty; stty size'

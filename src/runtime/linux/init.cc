@@ -148,7 +148,20 @@ base::Status Init(InitConfig& c) {
   TRY(ApplyRlimits(proc.rlimits));
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps
   // (runc's order). With no_new_privs it is the very last thing before execve.
-  if (c.seccomp && !proc.no_new_privileges) TRY(LoadSeccomp(*c.seccomp));
+  // A filter with a listener loads here too: its fd must reach the parent while it still runs
+  // (`create` exits once we are ready). no_new_privs then comes first.
+  bool early_seccomp = c.seccomp && (!proc.no_new_privileges || c.seccomp->NeedsListener());
+  if (early_seccomp) {
+    if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+      return Fail(Error::FromErrno(errno, "prctl PR_SET_NO_NEW_PRIVS"));
+    if (c.seccomp->NeedsListener()) {
+      auto listener = TRY(LoadSeccompWithListener(*c.seccomp));
+      TRY(SendSync(c.sync_fd, SyncType::kSeccompFd, "", listener.get()));
+      TRY(ExpectSync(c.sync_fd, SyncType::kSeccompDone));
+    } else {
+      TRY(LoadSeccomp(*c.seccomp));
+    }
+  }
   // Leaked host fds must be gone before chdir: cwd "/proc/self/fd/N" would reach the host.
   std::vector<int> keep = {c.sync_fd};
   if (c.fifo_fd >= 0) keep.push_back(c.fifo_fd);
@@ -164,7 +177,7 @@ base::Status Init(InitConfig& c) {
   if (c.wait_for_start) TRY(WaitForStart(c));
   if (spec.hooks && !spec.hooks->start_container.empty() && !c.exec_mode)
     TRY(RunHooks(spec.hooks->start_container, "startContainer", hook_state("created")));
-  if (c.seccomp && proc.no_new_privileges) TRY(LoadSeccomp(*c.seccomp));
+  if (c.seccomp && !early_seccomp) TRY(LoadSeccomp(*c.seccomp));
   return Exec(path, proc.args, env);
 }
 
