@@ -89,16 +89,27 @@ Status MkdirBelow(
   if (!IsInside(dir, mount) || HasDotDot(dir))
     return Fail(Error::InvalidArgument(
         fmt::format("cgroup \"{}\" is not inside its hierarchy \"{}\"", dir, mount)));
-  std::string parent = JoinPath(mount, "");
-  for (const std::string& part :
-       base::SplitNonEmpty(std::string_view(dir).substr(parent.size()), '/')) {
-    std::string child = JoinPath(parent, part);
-    if (::mkdir(child.c_str(), 0755) != 0 && errno != EEXIST)
-      return Fail(Error::FromErrno(errno, fmt::format("mkdir \"{}\"", child)));
-    TRY(each_level(parent, child));
-    parent = std::move(child);
+  const std::string top = JoinPath(mount, "");
+  const auto parts = base::SplitNonEmpty(std::string_view(dir).substr(top.size()), '/');
+  // A concurrent delete may remove an empty shared parent (the default "berth" cgroup) between
+  // our mkdir of it and of its child: start over from the top when a level vanishes.
+  for (int attempt = 0;; ++attempt) {
+    std::string parent = top;
+    bool vanished = false;
+    for (const std::string& part : parts) {
+      std::string child = JoinPath(parent, part);
+      if (::mkdir(child.c_str(), 0755) != 0 && errno != EEXIST) {
+        if (errno == ENOENT && attempt < 5) {
+          vanished = true;
+          break;
+        }
+        return Fail(Error::FromErrno(errno, fmt::format("mkdir \"{}\"", child)));
+      }
+      TRY(each_level(parent, child));
+      parent = std::move(child);
+    }
+    if (!vanished) return {};
   }
-  return {};
 }
 
 namespace {
