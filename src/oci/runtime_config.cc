@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "base/strings.h"
+#include "oci/json_fields.h"
 
 namespace berth::oci {
 namespace {
@@ -29,28 +30,10 @@ using base::Status;
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-Error FieldError(std::string_view path, std::string_view what) {
-  return Error::InvalidArgument(fmt::format("{}: {}", path, what));
-}
-
-std::string Member(const std::string& path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return fmt::format("{}.{}", path, key);
-}
-
-std::string Element(const std::string& path, size_t i) { return fmt::format("{}[{}]", path, i); }
-
-// `what` names the document in errors that have no field path ("config: invalid JSON: ...").
-Result<Json> ParseObject(std::string_view text, std::string_view what) {
-  Json j;
-  try {
-    j = Json::parse(text);
-  } catch (const Json::exception& e) {
-    return Fail(Error::InvalidArgument(fmt::format("{}: invalid JSON: {}", what, e.what())));
-  }
-  if (!j.is_object()) return Fail(Error::InvalidArgument(fmt::format("{}: expected object", what)));
-  return j;
-}
+using internal::Element;
+using internal::FieldError;
+using internal::Member;
+using internal::ParseObject;
 
 template <typename T>
 struct IsVector : std::false_type {};
