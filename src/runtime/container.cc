@@ -36,16 +36,6 @@ void SleepMs(int ms) {
 
 }  // namespace
 
-void RemoveEmptyDefaultCgroupParents(const std::map<std::string, std::string>& paths) {
-  for (const auto& [subsystem, dir] : paths) {
-    size_t slash = dir.rfind('/');
-    if (slash == std::string::npos || slash == 0) continue;
-    std::string parent = dir.substr(0, slash);
-    if (parent.size() >= 6 && parent.compare(parent.size() - 6, 6, "/berth") == 0)
-      ::rmdir(parent.c_str());
-  }
-}
-
 Runtime::Runtime(RuntimeOptions options)
     : options_(std::move(options)),
       store_(options_.root.empty() ? DefaultStateRoot() : options_.root) {}
@@ -110,10 +100,7 @@ base::Status Runtime::Destroy(const ContainerRecord& rec, const oci::Spec* spec)
   }
   // The init's parent (caller or subreaper) reaps it; wait until it is gone or a zombie.
   for (int i = 0; i < 500 && sys::ProcessAlive(rec.pid, rec.start_time); ++i) SleepMs(10);
-  if (mgr) {
-    TRY_CTX((*mgr)->Destroy(), "remove cgroup");
-    RemoveEmptyDefaultCgroupParents(rec.cgroup_paths);
-  }
+  if (mgr) TRY_CTX((*mgr)->Destroy(), "remove cgroup");
   if (spec && spec->hooks && !spec->hooks->poststop.empty()) {
     auto st = RunHooks(spec->hooks->poststop, "poststop",
                        oci::SerializeState(ToOciState(rec, "stopped")));

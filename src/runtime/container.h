@@ -69,10 +69,6 @@ class Runtime {
   StateStore store_;
 };
 
-// Removes the default parent cgroup ("/berth") in each hierarchy once it is empty, so a host with
-// no containers carries no berth cgroups. Errors (EBUSY: another container) are expected.
-void RemoveEmptyDefaultCgroupParents(const std::map<std::string, std::string>& paths);
-
 // Writes a pid file the way runc does: dot-prefixed temp file in the same dir, then rename.
 base::Status WritePidFile(const std::string& path, pid_t pid);
 

@@ -158,8 +158,8 @@ TEST(DetectLayout, HostMatchesStatfs) {
 }
 
 TEST(CgroupPath, Rules) {
-  EXPECT_EQ(*ContainerCgroupPath("", "abc"), "/berth/abc");
-  EXPECT_EQ(*ContainerCgroupPath("", "abc", Options(false, "moby")), "/moby/abc");
+  EXPECT_EQ(*ContainerCgroupPath("", "abc"), "/berth-abc");
+  EXPECT_EQ(*ContainerCgroupPath("", "abc", Options(false, "moby")), "/moby-abc");
   EXPECT_EQ(*ContainerCgroupPath("/a//b/./c/", "abc"), "/a/b/c");
   EXPECT_EQ(*ContainerCgroupPath("a/b", "abc"), "a/b");
   EXPECT_EQ(ContainerCgroupPath("/a/../../etc", "x").error().code(), ErrorCode::kInvalidArgument);
@@ -241,7 +241,7 @@ class V2Fake : public FakeTree {
     Put("berth/c1/cgroup.events", "populated 1\nfrozen 0\n");
     layout_.mode = CgroupMode::kV2;
     layout_.unified_mount = root_;
-    auto m = NewManager(layout_, "", "c1");
+    auto m = NewManager(layout_, "/berth/c1", "c1");
     ASSERT_TRUE(m) << m.error().message();
     manager_ = std::move(*m);
   }

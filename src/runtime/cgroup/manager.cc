@@ -87,7 +87,9 @@ Result<std::string> ContainerCgroupPath(const std::string& cgroups_path,
     if (container_id.empty() || container_id.find('/') != std::string::npos)
       return Fail(Error::InvalidArgument(
           fmt::format("container id \"{}\" cannot name a cgroup", container_id)));
-    path = JoinPath("/" + options.default_parent, container_id);
+    // One level, no shared parent: nothing to create before or to clean up after the last
+    // container (each level costs a mkdir and an rmdir per hierarchy).
+    path = fmt::format("/{}-{}", options.default_parent, container_id);
   } else {
     path = cgroups_path;
   }

@@ -75,12 +75,12 @@ struct ManagerOptions {
   // cgroups_path is systemd's "slice:prefix:name" (--systemd-cgroup); only the path mapping is
   // implemented, the cgroup is still managed through the filesystem.
   bool systemd_path = false;
-  // Parent used when cgroups_path is empty: "/<default_parent>/<container id>".
+  // Prefix used when cgroups_path is empty: "/<default_parent>-<container id>".
   std::string default_parent = "berth";
 };
 
 // The cgroup path for a container, as runc interprets linux.cgroupsPath: "/a/b" is relative to
-// each hierarchy's root, "a/b" to the runtime's own cgroup, "" is "/<default_parent>/<id>".
+// each hierarchy's root, "a/b" to the runtime's own cgroup, "" is "/<default_parent>-<id>".
 // Paths with ".." components or that name the root itself are kInvalidArgument.
 base::Result<std::string> ContainerCgroupPath(const std::string& cgroups_path,
                                               const std::string& container_id,
