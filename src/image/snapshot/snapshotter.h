@@ -1,0 +1,123 @@
+// Snapshotter: unpacked layers and container writable layers as overlayfs directories under
+// <root>/{<n>/fs, <n>/work}, where <n> is a short sequence number. The chain ID -> <n> mapping
+// (and parent links, refcounts) lives in MetadataStore's snapshots table. The snapshotter never
+// mounts anything for its caller: it returns MountSpecs that the runtime (or a tool) performs.
+//
+// Crash safety: a snapshot directory is built under a temporary name ("tmp-*"), renamed into
+// place, and only then recorded in the database. A crash leaves either an unrecorded temporary
+// or numbered directory (removed by CleanupOrphans, never used) or a recorded, whole snapshot.
+//
+// Overlayfs limit: all mount options must fit in one page (4096 bytes on x86-64/arm64), so an
+// image of more than ~100 layers under a long root path cannot be mounted with absolute
+// lowerdirs. Directory names are kept short for that reason; a spec that would exceed the limit
+// is refused with InvalidArgument ("overlay mount options exceed one page: N layers").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "image/metadata.h"
+#include "oci/digest.h"
+#include "sys/unique_fd.h"
+
+namespace berth::image {
+
+// What to mount: mount(source, target, type, flags from options, data from options).
+// type "overlay": options "lowerdir=a:b:c" (top first), "upperdir=..", "workdir=..".
+// type "bind": options include "rbind" and "ro" for a read-only single-layer view.
+struct MountSpec {
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+  bool operator==(const MountSpec&) const = default;
+};
+
+// Thread-safe; several processes may share one root (renames and a lock file serialise them).
+class Snapshotter {
+ public:
+  // `root` is the snapshots directory (<berth root>/snapshots), created when missing.
+  // `meta` is not owned and must outlive the snapshotter.
+  static base::Result<std::unique_ptr<Snapshotter>> Open(std::string root, MetadataStore* meta);
+
+  const std::string& root() const { return root_; }
+
+  // A fresh empty directory to extract one layer into (<root>/tmp-<random>/fs). Pass it to
+  // CommitLayer, or DiscardLayerDir on failure.
+  base::Result<std::string> PrepareLayerDir();
+  base::Status DiscardLayerDir(const std::string& dir);
+
+  // Moves a directory from PrepareLayerDir into place as the snapshot of chain_id (with its
+  // parent's chain ID, which must already be committed) and records it. If that chain ID is
+  // already committed (a concurrent unpack won), ours is discarded and this succeeds.
+  // `size` is the layer's content size (see DirectorySize). NotFound for an unknown parent.
+  base::Status CommitLayer(const std::string& dir, const oci::Digest& chain_id,
+                           const std::optional<oci::Digest>& parent, int64_t size);
+
+  bool Exists(const oci::Digest& chain_id);
+
+  // A container's writable layer on top of the image whose top layer is `parent` (nullopt for
+  // an image without layers): new upper and work dirs, recorded as a snapshot held by the
+  // container (refcount 1) so GC keeps it and everything below it. Returns one overlay mount
+  // (lowerdirs top first); with no parent, a rw bind of the upper dir. AlreadyExists when `key`
+  // is taken.
+  base::Result<std::vector<MountSpec>> PrepareContainer(const std::string& key,
+                                                        const std::optional<oci::Digest>& parent);
+  // The mounts of an existing container snapshot. NotFound for an unknown key.
+  base::Result<std::vector<MountSpec>> ContainerMounts(const std::string& key);
+  // The container's upper directory (for commit: archive::WriteDiff). NotFound as above.
+  base::Result<std::string> ContainerUpperDir(const std::string& key);
+  // Drops the container's snapshot and its directories (the caller has unmounted it).
+  // NotFound for an unknown key.
+  base::Status RemoveContainer(const std::string& key);
+
+  // A read-only view of a committed layer and all below it: a ro bind for one layer, an
+  // overlay with only lowerdirs for several.
+  base::Result<std::vector<MountSpec>> View(const oci::Digest& chain_id);
+
+  // The content size recorded for a layer snapshot (bytes, see DirectorySize).
+  base::Result<int64_t> Usage(const oci::Digest& chain_id);
+  // The current content size of a container's upper dir.
+  base::Result<int64_t> ContainerUsage(const std::string& key);
+
+  // The directory holding a layer's files (<root>/<n>/fs). NotFound when not committed.
+  base::Result<std::string> LayerDir(const oci::Digest& chain_id);
+
+  // Removes a snapshot that MetadataStore::UnreferencedSnapshots listed: the record first, then
+  // the directory. Conflict when it is still referenced.
+  base::Status Remove(const oci::Digest& chain_id);
+
+  // A writer's hold on the tree (a pull between committing snapshots and recording its image):
+  // while any process holds one, CollectGarbage leaves snapshots alone. Released when the fd
+  // closes (also on SIGKILL).
+  base::Result<sys::UniqueFd> Hold();
+  // For GC: the exclusive counterpart of Hold, or nullopt while a writer holds the tree.
+  base::Result<std::optional<sys::UniqueFd>> TryHoldExclusive();
+
+  // Removes numbered directories that no record names and temporaries older than max_age
+  // (left by a crash or a failed unpack). Returns how many were removed.
+  base::Result<int> CleanupOrphans(std::chrono::seconds max_age);
+
+ private:
+  Snapshotter(std::string root, MetadataStore* meta) : root_(std::move(root)), meta_(meta) {}
+  // Renames the temporary dir `tmp` (the parent of fs/) to the next free number; returns it.
+  base::Result<std::string> Place(const std::string& tmp);
+  base::Result<std::string> LowerDirs(const oci::Digest& top, size_t* count);
+  static oci::Digest ContainerId(const std::string& key);
+
+  std::string root_;
+  MetadataStore* meta_;
+  std::mutex mu_;
+  uint64_t next_ = 0;
+};
+
+// Bytes of content below dir: sizes of regular files (each inode once) and symlinks; what
+// Docker reports as a layer's size.
+base::Result<int64_t> DirectorySize(const std::string& dir);
+
+}  // namespace berth::image
