@@ -226,8 +226,10 @@ int ImageMain(int argc, char** argv) {
   std::string root = "/var/lib/berth";
   std::vector<std::string> insecure, mirrors;
   app.add_option("--root", root, "berth state directory");
-  app.add_option("--insecure-registry", insecure, "registry spoken to over plain HTTP");
-  app.add_option("--registry-mirror", mirrors, "mirror of docker.io, tried first");
+  app.add_option("--insecure-registry", insecure, "registry spoken to over plain HTTP")
+      ->allow_extra_args(false);
+  app.add_option("--registry-mirror", mirrors, "mirror of docker.io, tried first")
+      ->allow_extra_args(false);
 
   std::string ref, platform, src, dst, dir;
   std::vector<std::string> refs;
