@@ -1,8 +1,10 @@
 // berth-image: a temporary command to exercise the image subsystem by hand (pull, ls, rm, tag,
 // inspect, history, prune, gc, mount) until the daemon and CLI exist. It is also the wiring
 // layer's first user: image::Fetcher over registry::Client.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -13,12 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "archive/stream.h"
 #include "base/strings.h"
 #include "image/content/content_store.h"
 #include "image/image_service.h"
+#include "image/import.h"
 #include "image/metadata.h"
 #include "image/pull.h"
+#include "image/save_load.h"
 #include "image/snapshot/snapshotter.h"
+#include "image/unpack.h"
 #include "oci/reference.h"
 #include "registry/credentials.h"
 #include "registry/hosts.h"
@@ -220,6 +226,86 @@ int Mount(Stores& s, const std::string& name, const std::string& dir) {
 
 }  // namespace
 
+// Unpacks every layer of a loaded or imported image into snapshots (what a pull does as it goes).
+base::Status UnpackImage(Stores& s, const image::ImageRecord& rec) {
+  image::Unpacker unpacker(s.content.get(), s.snapshots.get());
+  std::optional<oci::Digest> parent;
+  for (const auto& layer : rec.layers) {
+    oci::Descriptor d;
+    d.media_type = layer.media_type;
+    d.digest = layer.blob;
+    d.size = layer.size;
+    TRY(unpacker.Unpack(d, layer.diff_id, layer.chain_id, parent));
+    parent = layer.chain_id;
+  }
+  return {};
+}
+
+int Save(Stores& s, const std::vector<std::string>& refs, const std::string& output) {
+  int fd = 1;
+  sys::UniqueFd file;
+  if (!output.empty()) {
+    auto f = sys::Open(output, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!f) return Report(f.error());
+    file = std::move(*f);
+    fd = file.get();
+  } else if (::isatty(1)) {
+    return Report(base::Error::InvalidArgument(
+        "cowardly refusing to save to a terminal. Use the -o flag or redirect"));
+  }
+  archive::FdSink sink(fd);
+  auto st = image::Save(refs, *s.content, *s.meta, sink);
+  return st ? 0 : Report(st.error());
+}
+
+int Load(Stores& s, const std::string& input, bool quiet) {
+  sys::UniqueFd file;
+  int fd = 0;
+  if (!input.empty()) {
+    auto f = sys::Open(input, O_RDONLY);
+    if (!f) return Report(f.error());
+    file = std::move(*f);
+    fd = file.get();
+  }
+  archive::FdSource source(fd);
+  image::LoadOptions opts;
+  opts.unpack = [&](const image::ImageRecord& rec) { return UnpackImage(s, rec); };
+  auto names = image::Load(source, *s.content, *s.meta, opts);
+  if (!names) return Report(names.error());
+  for (const auto& n : *names) {
+    if (quiet) continue;
+    if (base::StartsWith(n, "sha256:"))
+      fmt::print("Loaded image ID: {}\n", n);
+    else
+      fmt::print("Loaded image: {}\n", n);
+  }
+  return 0;
+}
+
+int Import(Stores& s, const std::string& input, const std::string& ref,
+           const std::vector<std::string>& changes, const std::string& message) {
+  sys::UniqueFd file;
+  int fd = 0;
+  if (input != "-") {
+    auto f = sys::Open(input, O_RDONLY);
+    if (!f) return Report(f.error());
+    file = std::move(*f);
+    fd = file.get();
+  }
+  archive::FdSource source(fd);
+  image::ImportOptions opts;
+  opts.reference = ref;
+  opts.changes = changes;
+  opts.message = message;
+  auto id = image::Import(source, *s.content, *s.meta, opts);
+  if (!id) return Report(id.error());
+  auto rec = s.meta->GetImage(*id);
+  if (!rec) return Report(rec.error());
+  if (auto st = UnpackImage(s, *rec); !st) return Report(st.error());
+  fmt::print("{}\n", id->ToString());
+  return 0;
+}
+
 int ImageMain(int argc, char** argv) {
   CLI::App app{"berth-image: pull and manage images (temporary tool for the image subsystem)"};
   app.require_subcommand(1);
@@ -254,6 +340,20 @@ int ImageMain(int argc, char** argv) {
   auto* mount = app.add_subcommand("mount", "mount a read-only view of an image");
   mount->add_option("REF", ref)->required();
   mount->add_option("DIR", dir)->required();
+  std::string file, message;
+  std::vector<std::string> changes;
+  auto* save = app.add_subcommand("save", "write images as a docker save tar");
+  save->add_option("-o,--output", file, "file to write (default: stdout)");
+  save->add_option("REF", refs)->required();
+  auto* load = app.add_subcommand("load", "read images from a docker save or OCI layout tar");
+  load->add_option("-i,--input", file, "file to read (default: stdin)");
+  load->add_flag("-q,--quiet", quiet);
+  auto* import = app.add_subcommand("import", "make a one-layer image from a rootfs tarball");
+  import->add_option("-c,--change", changes, "Dockerfile instruction for the config")
+      ->allow_extra_args(false);
+  import->add_option("-m,--message", message, "history comment");
+  import->add_option("FILE", file, "tarball, or - for stdin")->required();
+  import->add_option("REF", ref, "name for the image");
   auto* umount = app.add_subcommand("umount", "unmount a view");
   umount->add_option("DIR", dir)->required();
 
@@ -304,6 +404,9 @@ int ImageMain(int argc, char** argv) {
     return 0;
   }
   if (mount->parsed()) return Mount(s, ref, dir);
+  if (save->parsed()) return Save(s, refs, file);
+  if (load->parsed()) return Load(s, file, quiet);
+  if (import->parsed()) return Import(s, file, ref, changes, message);
   return 1;
 }
 
