@@ -1,0 +1,62 @@
+// Client: a small synchronous HTTP/1.1 client of the Engine API over a unix socket, for the CLI
+// and the tests. One connection per request (the daemon is local; pooling can come later).
+//
+// Thread-safety: a Client holds no connection state; concurrent calls are fine.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+
+namespace berth::client {
+
+inline constexpr std::string_view kDefaultHost = "unix:///run/berth/berth.sock";
+
+struct Response {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // The first header with this name (case-insensitive), or "".
+  std::string_view Header(std::string_view name) const;
+};
+
+class Client {
+ public:
+  explicit Client(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+
+  // Sends one request and reads the whole response. Transport failures (no daemon, connection
+  // reset) are kUnavailable; HTTP error statuses are not errors here: check Response::status.
+  base::Result<Response> Do(std::string_view method, std::string_view target,
+                            std::string_view body = {}, std::string_view content_type = {},
+                            const std::vector<std::pair<std::string, std::string>>& headers = {});
+  base::Result<Response> Get(std::string_view target) { return Do("GET", target); }
+  base::Result<Response> Head(std::string_view target) { return Do("HEAD", target); }
+  base::Result<Response> Post(std::string_view target, std::string_view body = {},
+                              std::string_view content_type = "application/json") {
+    return Do("POST", target, body, content_type);
+  }
+
+  // GET and decode a JSON answer; a non-2xx status becomes an error whose code follows the
+  // status (404 kNotFound, 409 kConflict, 400 kInvalidArgument, ...) and whose message is the
+  // daemon's "message".
+  base::Result<std::string> GetJson(std::string_view target);
+
+  const std::string& socket_path() const { return socket_path_; }
+
+ private:
+  std::string socket_path_;
+};
+
+// Error for a non-2xx response, as GetJson() builds it.
+base::Error ErrorFromResponse(const Response& response);
+
+// The daemon address: `flag` (-H) if non-empty, else $BERTH_HOST, else $DOCKER_HOST when it is a
+// unix:// address, else kDefaultHost. Returns the socket path; kInvalidArgument for non-unix
+// addresses.
+base::Result<std::string> ResolveHost(std::string_view flag);
+
+}  // namespace berth::client

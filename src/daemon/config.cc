@@ -1,0 +1,132 @@
+// Daemon configuration: flags (CLI11), daemon.json (nlohmann) and their merge.
+#include "daemon/config.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "api/build_info.h"
+#include "base/strings.h"
+#include "sys/file.h"
+
+namespace berth::daemon {
+
+base::Result<std::optional<DaemonFlags>> ParseDaemonFlags(int argc, const char* const* argv,
+                                                          std::string* out) {
+  DaemonFlags f;
+  CLI::App app{"berthd: the berth container engine daemon (Docker Engine API 1.41)", "berthd"};
+  std::string config_file, data_root, exec_root, pidfile, log_level, group;
+  auto* o_config = app.add_option("--config-file", config_file, "Daemon configuration file")
+                       ->default_str(std::string(kDefaultConfigFile));
+  auto* o_data = app.add_option("--data-root", data_root, "Root of persistent state");
+  auto* o_exec = app.add_option("--exec-root", exec_root, "Root of runtime state");
+  auto* o_pid = app.add_option("-p,--pidfile", pidfile, "Path of the pid file");
+  auto* o_log = app.add_option("-l,--log-level", log_level, "debug, info, warn, error or fatal");
+  auto* o_group = app.add_option("-G,--group", group, "Group owning the unix socket");
+  app.add_option("-H,--host", f.hosts, "Socket to listen on: unix://PATH or fd://");
+  app.add_option("--insecure-registry", f.insecure_registries, "Registry reached over plain HTTP");
+  app.add_option("--registry-mirror", f.registry_mirrors, "Mirror of Docker Hub");
+  app.set_version_flag("-v,--version",
+                       fmt::format("berthd version {}, build {}", api::GetBuildInfo().version,
+                                   api::GetBuildInfo().git_commit));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    // --help and --version arrive as exceptions; they are not failures.
+    std::ostringstream text;
+    app.exit(e, text, text);
+    if (out) *out = text.str();
+    return std::optional<DaemonFlags>{};
+  } catch (const CLI::ParseError& e) {
+    return base::Fail(base::Error::InvalidArgument(e.what()));
+  }
+  if (o_config->count()) f.config_file = config_file;
+  if (o_data->count()) f.data_root = data_root;
+  if (o_exec->count()) f.exec_root = exec_root;
+  if (o_pid->count()) f.pidfile = pidfile;
+  if (o_log->count()) f.log_level = log_level;
+  if (o_group->count()) f.group = group;
+  return std::optional<DaemonFlags>{std::move(f)};
+}
+
+base::Status ApplyConfigJson(std::string_view text, DaemonConfig& config,
+                             std::vector<std::string>* ignored) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(text);
+    if (!j.is_object())
+      return base::Fail(base::Error::InvalidArgument("daemon config: not a JSON object"));
+    for (const auto& [key, value] : j.items()) {
+      if (key == "data-root") {
+        config.data_root = value.get<std::string>();
+      } else if (key == "exec-root") {
+        config.exec_root = value.get<std::string>();
+      } else if (key == "pidfile") {
+        config.pidfile = value.get<std::string>();
+      } else if (key == "log-level") {
+        config.log_level = value.get<std::string>();
+      } else if (key == "group") {
+        config.group = value.get<std::string>();
+      } else if (key == "hosts") {
+        config.hosts = value.get<std::vector<std::string>>();
+      } else if (key == "insecure-registries") {
+        config.insecure_registries = value.get<std::vector<std::string>>();
+      } else if (key == "registry-mirrors") {
+        config.registry_mirrors = value.get<std::vector<std::string>>();
+      } else if (ignored) {
+        ignored->push_back(key);
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return base::Fail(base::Error::InvalidArgument(std::string("daemon config: ") + e.what()));
+  }
+  return {};
+}
+
+void ApplyFlags(const DaemonFlags& f, DaemonConfig& config) {
+  if (f.config_file) config.config_file = *f.config_file;
+  if (f.data_root) config.data_root = *f.data_root;
+  if (f.exec_root) config.exec_root = *f.exec_root;
+  if (f.pidfile) config.pidfile = *f.pidfile;
+  if (f.log_level) config.log_level = *f.log_level;
+  if (f.group) config.group = *f.group;
+  if (!f.hosts.empty()) config.hosts = f.hosts;
+  if (!f.insecure_registries.empty()) config.insecure_registries = f.insecure_registries;
+  if (!f.registry_mirrors.empty()) config.registry_mirrors = f.registry_mirrors;
+}
+
+base::Result<base::LogLevel> ParseLogLevel(std::string_view level) {
+  if (level == "debug") return base::LogLevel::kDebug;
+  if (level == "info") return base::LogLevel::kInfo;
+  if (level == "warn" || level == "warning") return base::LogLevel::kWarn;
+  if (level == "error" || level == "fatal") return base::LogLevel::kError;
+  return base::Fail(base::Error::InvalidArgument(
+      fmt::format("unknown log level {:?}: use debug, info, warn, error or fatal", level)));
+}
+
+base::Result<std::string> UnixSocketPath(std::string_view host) {
+  constexpr std::string_view kUnix = "unix://";
+  if (base::StartsWith(host, kUnix) && host.size() > kUnix.size() && host[kUnix.size()] == '/')
+    return std::string(host.substr(kUnix.size()));
+  return base::Fail(base::Error::InvalidArgument(
+      fmt::format("unsupported host {:?}: berthd listens on unix://ABSOLUTE-PATH or fd://", host)));
+}
+
+base::Result<DaemonConfig> LoadDaemonConfig(const DaemonFlags& flags,
+                                            std::vector<std::string>* ignored) {
+  DaemonConfig config;
+  std::string file = flags.config_file.value_or(config.config_file);
+  auto text = sys::ReadFile(file);
+  if (text) {
+    TRY_CTX(ApplyConfigJson(*text, config, ignored), file);
+  } else if (flags.config_file || text.error().code() != base::ErrorCode::kNotFound) {
+    return base::Fail(std::move(text.error()).Context("read daemon config"));
+  }
+  ApplyFlags(flags, config);
+  TRY(ParseLogLevel(config.log_level));
+  if (config.hosts.empty()) config.hosts = {std::string(kDefaultHost)};
+  for (const std::string& h : config.hosts)
+    if (h != "fd://") TRY(UnixSocketPath(h));
+  return config;
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,116 @@
+// berthd start-up and shutdown.
+#include "daemon/daemon.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/build_info.h"
+#include "api/version.h"
+#include "base/log.h"
+#include "base/scope_guard.h"
+#include "base/strings.h"
+#include "daemon/host.h"
+#include "daemon/listener.h"
+#include "daemon/server.h"
+#include "daemon/system_routes.h"
+#include "sys/file.h"
+
+namespace berth::daemon {
+namespace {
+
+// A random UUID kept in the data root, so that /info's ID is stable across restarts.
+base::Result<std::string> EngineId(const std::string& data_root) {
+  std::string path = data_root + "/engine-id";
+  if (auto id = sys::ReadFile(path)) {
+    std::string_view t = base::Trim(*id);
+    if (!t.empty()) return std::string(t);
+  }
+  unsigned char b[16];
+  if (getrandom(b, sizeof(b), 0) != sizeof(b))
+    return base::Fail(base::Error::FromErrno(errno, "getrandom"));
+  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  std::string id = fmt::format(
+      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}"
+      "{:02x}{:02x}",
+      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+      b[15]);
+  TRY(sys::WriteFileAtomic(path, id + "\n", 0644));
+  return id;
+}
+
+}  // namespace
+
+base::Status RunDaemon(const DaemonConfig& config) {
+  // Blocked before any thread starts, so every thread inherits the mask and only sigwait below
+  // sees these signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A client that hangs up must cost a write error, not the daemon.
+  signal(SIGPIPE, SIG_IGN);
+
+  TRY_CTX(sys::MkdirAll(config.data_root, 0711), "create data root");
+  TRY_CTX(sys::MkdirAll(config.exec_root, 0711), "create exec root");
+
+  TRY(WritePidFile(config.pidfile));
+  base::ScopeGuard remove_pidfile([&] { unlink(config.pidfile.c_str()); });
+
+  ServerOptions options;
+  std::vector<std::string> created_sockets;
+  base::ScopeGuard remove_sockets([&] {
+    for (const auto& p : created_sockets) unlink(p.c_str());
+  });
+  for (const std::string& host : config.hosts) {
+    if (host == "fd://") {
+      auto fds = SystemdListenFds();
+      if (fds.empty())
+        return base::Fail(base::Error::InvalidArgument("-H fd:// but systemd passed no sockets"));
+      for (auto& fd : fds) {
+        struct stat st {};
+        if (fstat(fd.get(), &st) != 0 || !S_ISSOCK(st.st_mode))
+          return base::Fail(base::Error::InvalidArgument(
+              fmt::format("fd {} passed by systemd is not a socket", fd.get())));
+        options.listeners.push_back(std::move(fd));
+      }
+      base::LogInfo("API listen on {} socket(s) from systemd", options.listeners.size());
+      continue;
+    }
+    std::string path = TRY(UnixSocketPath(host));
+    options.listeners.push_back(TRY(ListenUnix(path, config.group)));
+    created_sockets.push_back(path);
+    base::LogInfo("API listen on {}", path);
+  }
+
+  EngineContext engine;
+  engine.host = ProbeHost();
+  engine.config = config;
+  engine.engine_id = TRY_CTX(EngineId(config.data_root), "engine id");
+
+  Router router;
+  AddSystemRoutes(router, &engine);
+  Server server(std::move(options), &router);
+  TRY(server.Start());
+
+  if (auto st = NotifySystemd(fmt::format("READY=1\nMAINPID={}", getpid())); !st)
+    base::LogWarn("sd_notify: {}", st.error().message());
+  base::LogInfo("berthd {} started (API {}), pid {}", api::GetBuildInfo().version, api::kApiVersion,
+                getpid());
+
+  int sig = 0;
+  while (sigwait(&stop_signals, &sig) != 0) {
+  }
+  base::LogInfo("received signal {}, shutting down", sig);
+  (void)NotifySystemd("STOPPING=1");
+  server.Stop();
+  server.Wait();
+  base::LogInfo("berthd stopped");
+  return {};
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,63 @@
+// Request/Response helpers and the error-class -> HTTP status mapping.
+#include "daemon/http.h"
+
+#include <strings.h>
+
+#include "api/build_info.h"
+#include "api/system.h"
+
+namespace berth::daemon {
+
+std::string_view Request::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
+  }
+  return {};
+}
+
+Response Response::Json(int status, std::string body) {
+  return Response{status, "application/json", {}, std::move(body)};
+}
+
+Response Response::Text(int status, std::string body) {
+  return Response{status, "text/plain; charset=utf-8", {}, std::move(body)};
+}
+
+Response Response::ErrorMessage(int status, std::string_view message) {
+  return Json(status, api::EncodeJson(api::ErrorResponse{std::string(message)}));
+}
+
+Response Response::FromError(const base::Error& error) {
+  return ErrorMessage(HttpStatusFor(error.code()), error.message());
+}
+
+int HttpStatusFor(base::ErrorCode code) {
+  switch (code) {
+    case base::ErrorCode::kNotFound:
+      return 404;
+    case base::ErrorCode::kAlreadyExists:
+    case base::ErrorCode::kConflict:
+      return 409;
+    case base::ErrorCode::kInvalidArgument:
+      return 400;
+    case base::ErrorCode::kPermissionDenied:
+      return 403;
+    case base::ErrorCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+std::string ServerHeader() {
+  return "Berth/" + std::string(api::GetBuildInfo().version) + " (linux)";
+}
+
+void AddCommonHeaders(Response& response) {
+  response.headers.emplace_back("Api-Version", std::string(api::kApiVersion));
+  response.headers.emplace_back("Docker-Experimental", "false");
+  response.headers.emplace_back("Ostype", "linux");
+  response.headers.emplace_back("Server", ServerHeader());
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,57 @@
+// The daemon's view of one HTTP exchange, independent of the HTTP library: handlers and the
+// router see these, only server.cc sees Beast.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/version.h"
+#include "base/error.h"
+
+namespace berth::daemon {
+
+struct Request {
+  std::string method;  // "GET", "HEAD", ...
+  std::string target;  // as sent: "/v1.41/info?x=1"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // Filled in by the router.
+  std::string path;                           // without the version prefix and the query: "/info"
+  std::string query;                          // after '?', undecoded
+  std::optional<api::ApiVersion> version;     // from "/vX.Y/", nullopt when unversioned
+  std::map<std::string, std::string> params;  // "{name}" segments of the matched route
+
+  // The first header with this name (case-insensitive), or "".
+  std::string_view Header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type;  // omitted when empty
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  static Response Json(int status, std::string body);
+  static Response Text(int status, std::string body);
+  // {"message": ...} with Content-Type exactly application/json, as the Go client requires.
+  static Response ErrorMessage(int status, std::string_view message);
+  // The status comes from HttpStatusFor(error.code()).
+  static Response FromError(const base::Error& error);
+};
+
+// The one place that maps error classes to HTTP statuses: NotFound 404, AlreadyExists and
+// Conflict 409, InvalidArgument 400, PermissionDenied 403, Unavailable 503, anything else 500.
+int HttpStatusFor(base::ErrorCode code);
+
+// Headers dockerd puts on every response (Api-Version, Docker-Experimental, Ostype, Server).
+void AddCommonHeaders(Response& response);
+
+// "Berth/0.1.0 (linux)".
+std::string ServerHeader();
+
+}  // namespace berth::daemon

@@ -1,0 +1,228 @@
+// The HTTP server: Boost.Beast over Asio, one strand per connection, handlers run inline on the
+// worker threads. Anything slow (pulls, waits, attach) will need to leave the strand; none of
+// today's routes is.
+#include "daemon/server.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "base/log.h"
+
+namespace berth::daemon {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Local = asio::local::stream_protocol;
+
+class Session;
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  const Router* router;
+  asio::io_context ioc;
+  std::vector<std::unique_ptr<Local::acceptor>> acceptors;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::vector<std::weak_ptr<Session>> sessions;  // guarded by mu
+
+  void Accept(Local::acceptor* acceptor);
+  void Register(const std::shared_ptr<Session>& session);
+};
+
+namespace {
+
+http::response<http::string_body> ToBeast(Response&& r, unsigned version, bool keep_alive,
+                                          bool head) {
+  http::response<http::string_body> res;
+  res.version(version);
+  res.result(static_cast<unsigned>(r.status));
+  if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) res.insert(k, v);
+  // HEAD answers carry the headers only, with Content-Length: 0 as dockerd's ping does.
+  if (!head) res.body() = std::move(r.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Local::socket socket, Server::Impl* server)
+      : socket_(std::move(socket)), server_(server) {}
+
+  void Start() {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  }
+
+  // Closes the connection if it is waiting for a request; a request in progress is answered
+  // first and the connection closed after (see OnWrite).
+  void CloseIfIdle() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->reading_) {
+        beast::error_code ec;
+        self->socket_.cancel(ec);
+      }
+    });
+  }
+
+ private:
+  void DoRead() {
+    if (server_->stopping) return Close();
+    parser_.emplace();
+    parser_->body_limit(server_->options.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
+    reading_ = true;
+    http::async_read(socket_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    reading_ = false;
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return Close();
+    if (ec == http::error::body_limit) {
+      return SendError(413, fmt::format("request body is larger than the limit of {} bytes",
+                                        server_->options.max_body_bytes));
+    }
+    if (ec == http::error::header_limit) {
+      return SendError(431, fmt::format("request headers are larger than the limit of {} bytes",
+                                        server_->options.max_header_bytes));
+    }
+    if (ec == http::error::partial_message) return Close();  // the client went away mid-request
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
+      return SendError(400, "malformed HTTP request: " + ec.message());
+    if (ec) return Close();  // reset and other transport errors: nobody to answer
+
+    http::request<http::string_body> breq = parser_->release();
+    Request req;
+    req.method = std::string(breq.method_string());
+    req.target = std::string(breq.target());
+    for (const auto& field : breq)
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    req.body = std::move(breq.body());
+    bool head = breq.method() == http::verb::head;
+    bool keep_alive = breq.keep_alive() && !server_->stopping;
+    base::LogDebug("{} {}", req.method, req.target);
+    Response res = server_->router->Handle(std::move(req));
+    Write(ToBeast(std::move(res), breq.version(), keep_alive, head));
+  }
+
+  // Answers a request the parser refused, then closes: the stream position is unknown.
+  void SendError(int status, std::string_view message) {
+    base::LogDebug("refusing request: {} {}", status, message);
+    Response r = Response::ErrorMessage(status, message);
+    AddCommonHeaders(r);
+    Write(ToBeast(std::move(r), 11, false, false));
+  }
+
+  void Write(http::response<http::string_body>&& res) {
+    res_ = std::move(res);
+    http::async_write(socket_, res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec || !self->res_.keep_alive()) return self->Close();
+      self->DoRead();
+    });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    // shutdown first so that the peer sees EOF after our last response.
+    socket_.shutdown(Local::socket::shutdown_send, ec);
+    socket_.close(ec);
+  }
+
+  Local::socket socket_;
+  Server::Impl* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  bool reading_ = false;
+};
+
+}  // namespace
+
+void Server::Impl::Register(const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(mu);
+  std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+  sessions.push_back(session);
+}
+
+void Server::Impl::Accept(Local::acceptor* acceptor) {
+  acceptor->async_accept(asio::make_strand(ioc),
+                         [this, acceptor](beast::error_code ec, Local::socket socket) {
+                           if (ec == asio::error::operation_aborted || stopping) return;
+                           if (ec) {
+                             // EMFILE and friends: the listening socket is still good, so keep
+                             // accepting.
+                             base::LogWarn("accept: {}", ec.message());
+                           } else {
+                             auto session = std::make_shared<Session>(std::move(socket), this);
+                             Register(session);
+                             session->Start();
+                           }
+                           Accept(acceptor);
+                         });
+}
+
+Server::Server(ServerOptions options, const Router* router) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->router = router;
+}
+
+Server::~Server() {
+  Stop();
+  Wait();
+}
+
+base::Status Server::Start() {
+  for (sys::UniqueFd& fd : impl_->options.listeners) {
+    // Each acceptor lives on its own strand so that Stop()'s close never races an accept.
+    auto acceptor = std::make_unique<Local::acceptor>(asio::make_strand(impl_->ioc));
+    beast::error_code ec;
+    acceptor->assign(Local(), fd.get(), ec);
+    if (ec) return base::Fail(base::Error::Internal("adopt listening socket: " + ec.message()));
+    fd.Release();
+    impl_->acceptors.push_back(std::move(acceptor));
+  }
+  for (auto& acceptor : impl_->acceptors) impl_->Accept(acceptor.get());
+  int n = std::max(1, impl_->options.threads);
+  for (int i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([impl = impl_.get()] {
+      try {
+        impl->ioc.run();
+      } catch (const std::exception& e) {
+        base::LogError("server thread: {}", e.what());
+      }
+    });
+  }
+  return {};
+}
+
+void Server::Stop() {
+  if (impl_->stopping.exchange(true)) return;
+  for (auto& acceptor : impl_->acceptors) {
+    asio::post(acceptor->get_executor(), [a = acceptor.get()] {
+      beast::error_code ec;
+      a->close(ec);
+    });
+  }
+  std::lock_guard lock(impl_->mu);
+  for (auto& w : impl_->sessions)
+    if (auto s = w.lock()) s->CloseIfIdle();
+}
+
+void Server::Wait() {
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace berth::daemon
