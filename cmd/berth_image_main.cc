@@ -17,6 +17,8 @@
 
 #include "archive/stream.h"
 #include "base/strings.h"
+#include "daemon/image_stores.h"
+#include "daemon/registry_fetcher.h"
 #include "image/content/content_store.h"
 #include "image/image_service.h"
 #include "image/import.h"
@@ -28,31 +30,13 @@
 #include "oci/reference.h"
 #include "registry/credentials.h"
 #include "registry/hosts.h"
-#include "registry_fetcher.h"
 #include "sys/file.h"
 #include "sys/mount.h"
 
 namespace berth::cmd {
 namespace {
 
-struct Stores {
-  std::unique_ptr<image::ContentStore> content;
-  std::unique_ptr<image::MetadataStore> meta;
-  std::unique_ptr<image::Snapshotter> snapshots;
-  std::unique_ptr<image::ImageService> service;
-};
-
-base::Result<Stores> OpenStores(const std::string& root) {
-  TRY(sys::MkdirAll(root, 0700));
-  Stores s;
-  s.content =
-      std::make_unique<image::ContentStore>(TRY(image::ContentStore::Open(root + "/content")));
-  s.meta = TRY(image::MetadataStore::Open(root));
-  s.snapshots = TRY(image::Snapshotter::Open(root + "/snapshots", s.meta.get()));
-  s.service = std::make_unique<image::ImageService>(s.content.get(), s.meta.get(),
-                                                    s.snapshots.get(), nullptr);
-  return s;
-}
+using Stores = daemon::ImageStores;
 
 int Report(const base::Error& e) {
   fmt::print(stderr, "Error: {}\n", e.message());
@@ -109,7 +93,7 @@ int Pull(Stores& s, const std::string& text, const std::string& platform_text,
   registry::ClientOptions copts;
   copts.hosts = &hosts;
   copts.credentials = &creds;
-  RegistryFetcher fetcher(copts);
+  daemon::RegistryFetcher fetcher(copts);
   image::Puller puller(s.content.get(), s.meta.get(), s.snapshots.get(), &fetcher);
   std::string path = ref->path;
   if (ref->domain == oci::kDefaultDomain && base::StartsWith(path, "library/"))
@@ -226,20 +210,7 @@ int Mount(Stores& s, const std::string& name, const std::string& dir) {
 
 }  // namespace
 
-// Unpacks every layer of a loaded or imported image into snapshots (what a pull does as it goes).
-base::Status UnpackImage(Stores& s, const image::ImageRecord& rec) {
-  image::Unpacker unpacker(s.content.get(), s.snapshots.get());
-  std::optional<oci::Digest> parent;
-  for (const auto& layer : rec.layers) {
-    oci::Descriptor d;
-    d.media_type = layer.media_type;
-    d.digest = layer.blob;
-    d.size = layer.size;
-    TRY(unpacker.Unpack(d, layer.diff_id, layer.chain_id, parent));
-    parent = layer.chain_id;
-  }
-  return {};
-}
+using daemon::UnpackImage;
 
 int Save(Stores& s, const std::vector<std::string>& refs, const std::string& output) {
   int fd = 1;
@@ -367,7 +338,7 @@ int ImageMain(int argc, char** argv) {
     auto st = sys::Umount(dir, 0);
     return st ? 0 : Report(st.error());
   }
-  auto stores = OpenStores(root);
+  auto stores = daemon::OpenImageStores(root);
   if (!stores) return Report(stores.error());
   Stores& s = *stores;
 

@@ -31,6 +31,51 @@ int Main(int argc, char** argv) {
                                    api::GetBuildInfo().git_commit));
   auto* version = app.add_subcommand("version", "Show the berth version information");
   auto* info = app.add_subcommand("info", "Display system-wide information");
+
+  std::string ref, ref2, platform, file, message;
+  std::vector<std::string> refs, changes;
+  bool all = false, quiet = false, digests = false, force = false, no_prune = false;
+  std::string user, password;
+  bool password_stdin = false;
+  auto* pull = app.add_subcommand("pull", "Download an image from a registry");
+  pull->add_option("--platform", platform, "Set platform if server is multi-platform capable");
+  pull->add_option("NAME", ref)->required();
+  auto* images = app.add_subcommand("images", "List images");
+  images->add_flag("-a,--all", all, "Show all images");
+  images->add_flag("-q,--quiet", quiet, "Only show image IDs");
+  images->add_flag("--digests", digests, "Show digests");
+  auto* rmi = app.add_subcommand("rmi", "Remove one or more images");
+  rmi->add_flag("-f,--force", force, "Force removal of the image");
+  rmi->add_flag("--no-prune", no_prune, "Do not delete untagged parents");
+  rmi->add_option("IMAGE", refs)->required();
+  auto* tag = app.add_subcommand("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE");
+  tag->add_option("SOURCE_IMAGE", ref)->required();
+  tag->add_option("TARGET_IMAGE", ref2)->required();
+  auto* history = app.add_subcommand("history", "Show the history of an image");
+  history->add_flag("-q,--quiet", quiet, "Only show image IDs");
+  history->add_option("IMAGE", ref)->required();
+  auto* image = app.add_subcommand("image", "Manage images");
+  auto* image_inspect = image->add_subcommand("inspect", "Display detailed information on images");
+  image_inspect->add_option("IMAGE", refs)->required();
+  auto* save = app.add_subcommand("save", "Save one or more images to a tar archive");
+  save->add_option("-o,--output", file, "Write to a file, instead of STDOUT");
+  save->add_option("IMAGE", refs)->required();
+  auto* load = app.add_subcommand("load", "Load an image from a tar archive or STDIN");
+  load->add_option("-i,--input", file, "Read from tar archive file, instead of STDIN");
+  load->add_flag("-q,--quiet", quiet, "Suppress the load output");
+  auto* import = app.add_subcommand("import", "Import the contents from a tarball");
+  import->add_option("-c,--change", changes, "Apply Dockerfile instruction to the image")
+      ->allow_extra_args(false);
+  import->add_option("-m,--message", message, "Set commit message for imported image");
+  import->add_option("FILE", file, "tarball, or - for STDIN")->required();
+  import->add_option("REPOSITORY", ref, "name[:tag] for the image");
+  auto* login = app.add_subcommand("login", "Log in to a registry");
+  login->add_option("-u,--username", user, "Username");
+  login->add_option("-p,--password", password, "Password");
+  login->add_flag("--password-stdin", password_stdin, "Take the password from stdin");
+  login->add_option("SERVER", ref);
+  auto* logout = app.add_subcommand("logout", "Log out from a registry");
+  logout->add_option("SERVER", ref);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -46,6 +91,17 @@ int Main(int argc, char** argv) {
   client::Client client(*path);
   if (*version) return RunVersion(client, stdout, stderr);
   if (*info) return RunInfo(client, stdout, stderr);
+  if (*pull) return RunPull(client, ref, platform, stdout, stderr);
+  if (*images) return RunImages(client, all, quiet, digests, stdout, stderr);
+  if (*rmi) return RunRmi(client, refs, force, no_prune, stdout, stderr);
+  if (*tag) return RunTag(client, ref, ref2, stderr);
+  if (*history) return RunHistory(client, ref, quiet, stdout, stderr);
+  if (*image_inspect) return RunImageInspect(client, refs, stdout, stderr);
+  if (*save) return RunSave(client, refs, file, stderr);
+  if (*load) return RunLoad(client, file, quiet, stdout, stderr);
+  if (*import) return RunImport(client, file, ref, changes, message, stdout, stderr);
+  if (*login) return RunLogin(client, ref, user, password, password_stdin, stdout, stderr);
+  if (*logout) return RunLogout(ref, stdout, stderr);
   return kExitDaemonError;
 }
 

@@ -1,13 +1,16 @@
 // The Engine API client: Beast's synchronous HTTP over an Asio unix socket.
 #include "client/client.h"
 
+#include <fmt/format.h>
 #include <strings.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 
 #include "api/system.h"
 #include "base/strings.h"
@@ -76,6 +79,81 @@ base::Result<Response> Client::Do(std::string_view method, std::string_view targ
   return out;
 }
 
+base::Result<Response> Client::Stream(
+    std::string_view method, std::string_view target, std::string_view body,
+    std::string_view content_type, const std::vector<std::pair<std::string, std::string>>& headers,
+    const std::function<bool(std::string_view)>& on_data) {
+  asio::io_context ioc;
+  Local::socket socket(ioc);
+  beast::error_code ec;
+  socket.connect(Local::endpoint(socket_path_), ec);
+  if (ec) return base::Fail(Transport(socket_path_, "connect: " + ec.message()));
+
+  http::request<http::string_body> req;
+  req.method_string(beast::string_view(method.data(), method.size()));
+  req.target(beast::string_view(target.data(), target.size()));
+  req.version(11);
+  req.set(http::field::host, "berth");
+  req.set(http::field::user_agent, "berth-client");
+  if (!content_type.empty())
+    req.set(http::field::content_type,
+            beast::string_view(content_type.data(), content_type.size()));
+  for (const auto& [k, v] : headers) req.insert(k, v);
+  req.body() = std::string(body);
+  req.keep_alive(false);
+  req.prepare_payload();
+  http::write(socket, req, ec);
+  if (ec) return base::Fail(Transport(socket_path_, "send request: " + ec.message()));
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  std::string chunk(64 << 10, '\0');
+  // The body buffer is set before every read, the header's included: bytes of the body that
+  // arrive with the header go straight into it.
+  auto arm = [&] {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+  };
+  arm();
+  http::read_header(socket, buffer, parser, ec);
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) return base::Fail(Transport(socket_path_, "read response: " + ec.message()));
+  Response out;
+  out.status = static_cast<int>(parser.get().result_int());
+  for (const auto& f : parser.get())
+    out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  bool ok_status = out.status >= 200 && out.status <= 299;
+  arm();
+  while (!parser.is_done()) {
+    http::read(socket, buffer, parser, ec);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) return base::Fail(Transport(socket_path_, "read response body: " + ec.message()));
+    std::string_view got(chunk.data(), chunk.size() - parser.get().body().size);
+    arm();
+    if (got.empty()) continue;
+    if (!ok_status) {
+      out.body.append(got);
+    } else if (!on_data(got)) {
+      return base::Fail(base::Error::Unavailable("stopped"));
+    }
+  }
+  socket.shutdown(Local::socket::shutdown_both, ec);
+  return out;
+}
+
+std::string QueryEscape(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
 base::Error ErrorFromResponse(const Response& r) {
   std::string message;
   if (r.Header("Content-Type") == "application/json") {
@@ -86,6 +164,7 @@ base::Error ErrorFromResponse(const Response& r) {
   switch (r.status) {
     case 400:
       return base::Error::InvalidArgument(message);
+    case 401:
     case 403:
       return base::Error::PermissionDenied(message);
     case 404:

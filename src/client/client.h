@@ -4,6 +4,7 @@
 // Thread-safety: a Client holds no connection state; concurrent calls are fine.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,15 @@ class Client {
     return Do("POST", target, body, content_type);
   }
 
+  // Like Do, but a 2xx body is handed to `on_data` piece by piece as it arrives (progress
+  // streams, tar downloads) instead of being kept; Response::body then stays empty. Other
+  // statuses are read whole into Response::body. `on_data` returning false stops reading
+  // (kUnavailable "stopped"). Transport failures mid-body are kUnavailable.
+  base::Result<Response> Stream(std::string_view method, std::string_view target,
+                                std::string_view body, std::string_view content_type,
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                const std::function<bool(std::string_view)>& on_data);
+
   // GET and decode a JSON answer; a non-2xx status becomes an error whose code follows the
   // status (404 kNotFound, 409 kConflict, 400 kInvalidArgument, ...) and whose message is the
   // daemon's "message".
@@ -50,6 +60,9 @@ class Client {
  private:
   std::string socket_path_;
 };
+
+// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+std::string QueryEscape(std::string_view value);
 
 // Error for a non-2xx response, as GetJson() builds it.
 base::Error ErrorFromResponse(const Response& response);

@@ -13,6 +13,8 @@
 #include "base/scope_guard.h"
 #include "base/strings.h"
 #include "daemon/host.h"
+#include "daemon/image_routes.h"
+#include "daemon/image_stores.h"
 #include "daemon/listener.h"
 #include "daemon/server.h"
 #include "daemon/system_routes.h"
@@ -92,8 +94,18 @@ base::Status RunDaemon(const DaemonConfig& config) {
   engine.config = config;
   engine.engine_id = TRY_CTX(EngineId(config.data_root), "engine id");
 
+  ImageStores images = TRY_CTX(OpenImageStores(config.data_root), "open image stores");
+  engine.images = &images;
+  registry::RegistryHosts::Options host_options;
+  host_options.insecure_registries = config.insecure_registries;
+  host_options.registry_mirrors = config.registry_mirrors;
+  host_options.certs_dir = "/etc/berth/certs.d";
+  registry::RegistryHosts registry_hosts(host_options);
+  ImageContext image_context{&images, &registry_hosts};
+
   Router router;
   AddSystemRoutes(router, &engine);
+  AddImageRoutes(router, &image_context);
   Server server(std::move(options), &router);
   TRY(server.Start());
 

@@ -16,11 +16,19 @@ std::string_view Request::Header(std::string_view name) const {
 }
 
 Response Response::Json(int status, std::string body) {
-  return Response{status, "application/json", {}, std::move(body)};
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
 }
 
 Response Response::Text(int status, std::string body) {
-  return Response{status, "text/plain; charset=utf-8", {}, std::move(body)};
+  Response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body);
+  return r;
 }
 
 Response Response::ErrorMessage(int status, std::string_view message) {
@@ -29,6 +37,18 @@ Response Response::ErrorMessage(int status, std::string_view message) {
 
 Response Response::FromError(const base::Error& error) {
   return ErrorMessage(HttpStatusFor(error.code()), error.message());
+}
+
+Response Response::JsonStream(StreamFn fn) {
+  Response r = Json(200, "");
+  r.stream = std::move(fn);
+  return r;
+}
+
+Response Response::Deferred(DeferredFn fn) {
+  Response r;
+  r.deferred = std::move(fn);
+  return r;
 }
 
 int HttpStatusFor(base::ErrorCode code) {

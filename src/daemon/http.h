@@ -2,6 +2,7 @@
 // router see these, only server.cc sees Beast.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,11 +31,36 @@ struct Request {
   std::string_view Header(std::string_view name) const;
 };
 
+// Sends the body of a streamed response, one chunk per Write, flushed to the client at once.
+class BodyWriter {
+ public:
+  virtual ~BodyWriter() = default;
+  // False once the client has gone away: the stream should stop (its work may go on).
+  virtual bool Write(std::string_view chunk) = 0;
+  // Ends the response as broken: the connection is closed without the final chunk, so the
+  // client sees a truncated body rather than a complete one (a tar that failed half-way).
+  virtual void Abort() = 0;
+};
+
+struct Response;
+// Computes a response off the server's I/O threads (see Response::deferred).
+using DeferredFn = std::function<Response()>;
+// Produces a streamed body (see Response::stream).
+using StreamFn = std::function<void(BodyWriter&)>;
+
 struct Response {
   int status = 200;
   std::string content_type;  // omitted when empty
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // For handlers that block (registry round trips, pulls, loads): when set, the server runs it
+  // on a thread of its own and sends what it returns instead of this response; the other fields
+  // are ignored. It must not throw.
+  DeferredFn deferred;
+  // When set, `body` is ignored and the body is sent chunked: the server sends the status and
+  // headers, then calls `stream` on a thread of its own; the response ends when it returns.
+  // Failures after the headers went out travel in-band (Docker's {"errorDetail"} objects).
+  StreamFn stream;
 
   static Response Json(int status, std::string body);
   static Response Text(int status, std::string body);
@@ -42,6 +68,10 @@ struct Response {
   static Response ErrorMessage(int status, std::string_view message);
   // The status comes from HttpStatusFor(error.code()).
   static Response FromError(const base::Error& error);
+  // 200 application/json, chunked, produced by `fn`.
+  static Response JsonStream(StreamFn fn);
+  // A response computed by `fn` off the I/O threads.
+  static Response Deferred(DeferredFn fn);
 };
 
 // The one place that maps error classes to HTTP statuses: NotFound 404, AlreadyExists and

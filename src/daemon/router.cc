@@ -4,12 +4,44 @@
 #include <fmt/format.h>
 
 #include "base/strings.h"
+#include "daemon/query.h"
 
 namespace berth::daemon {
 namespace {
 
 bool IsParam(const std::string& segment) {
   return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+bool IsGreedy(const std::string& segment) { return IsParam(segment) && segment.ends_with("*}"); }
+
+std::string ParamName(const std::string& segment) {
+  return segment.substr(1, segment.size() - (IsGreedy(segment) ? 3 : 2));
+}
+
+// Matches `path` against a route's segments, filling `params`.
+bool Match(const std::vector<std::string>& route, const std::vector<std::string>& path,
+           std::map<std::string, std::string>& params) {
+  size_t greedy = route.size();
+  for (size_t i = 0; i < route.size(); ++i)
+    if (IsGreedy(route[i])) greedy = i;
+  if (greedy == route.size() ? path.size() != route.size() : path.size() < route.size())
+    return false;
+  auto one = [&](const std::string& r, const std::string& p) {
+    if (!IsParam(r)) return r == p;
+    params[ParamName(r)] = PercentDecode(p, false);
+    return true;
+  };
+  size_t head = std::min(greedy, route.size());
+  for (size_t i = 0; i < head; ++i)
+    if (!one(route[i], path[i])) return false;
+  if (greedy == route.size()) return true;
+  size_t tail = route.size() - greedy - 1;
+  for (size_t i = 0; i < tail; ++i)
+    if (!one(route[route.size() - 1 - i], path[path.size() - 1 - i])) return false;
+  std::vector<std::string> middle(path.begin() + greedy, path.end() - tail);
+  params[ParamName(route[greedy])] = PercentDecode(base::Join(middle, "/"), false);
+  return true;
 }
 
 // Splits "/vX.Y/rest" into the version and "/rest". A "/v..." that is not a well-formed version
@@ -43,15 +75,8 @@ Response Router::Handle(Request req) const {
   bool path_known = false;
   std::map<std::string, std::string> params;
   for (const Route& route : routes_) {
-    if (route.segments.size() != segments.size()) continue;
     std::map<std::string, std::string> p;
-    bool ok = true;
-    for (size_t i = 0; i < segments.size() && ok; ++i) {
-      if (IsParam(route.segments[i]))
-        p[route.segments[i].substr(1, route.segments[i].size() - 2)] = segments[i];
-      else
-        ok = route.segments[i] == segments[i];
-    }
+    bool ok = Match(route.segments, segments, p);
     if (!ok) continue;
     path_known = true;
     if (route.method == req.method) {
@@ -78,6 +103,14 @@ Response Router::Handle(Request req) const {
     req.params = std::move(params);
     base::Result<Response> r = match->handler(req);
     res = r ? std::move(*r) : Response::FromError(r.error());
+    if (res.deferred) {
+      res.deferred = [fn = std::move(res.deferred)] {
+        Response d = fn();
+        AddCommonHeaders(d);
+        return d;
+      };
+      return res;
+    }
   }
   AddCommonHeaders(res);
   return res;

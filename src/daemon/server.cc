@@ -1,12 +1,15 @@
 // The HTTP server: Boost.Beast over Asio, one strand per connection, handlers run inline on the
-// worker threads. Anything slow (pulls, waits, attach) will need to leave the strand; none of
-// today's routes is.
+// worker threads. Responses that are deferred (slow handlers) or streamed (pulls, saves) leave
+// the strand: a thread of their own computes and writes them with blocking writes while the
+// connection has no asynchronous operation pending, then hands the connection back to its
+// strand. So a pull never holds a worker thread, and the accept loop keeps running.
 #include "daemon/server.h"
 
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -34,6 +37,8 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::mutex mu;
   std::vector<std::weak_ptr<Session>> sessions;  // guarded by mu
+  int aside_threads = 0;                         // guarded by mu; see Session::RunAside
+  std::condition_variable aside_done;
 
   void Accept(Local::acceptor* acceptor);
   void Register(const std::shared_ptr<Session>& session);
@@ -113,7 +118,78 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep_alive = breq.keep_alive() && !server_->stopping;
     base::LogDebug("{} {}", req.method, req.target);
     Response res = server_->router->Handle(std::move(req));
+    if (res.deferred || res.stream) return RunAside(std::move(res), breq.version(), keep_alive);
     Write(ToBeast(std::move(res), breq.version(), keep_alive, head));
+  }
+
+  // Sends one chunk per Write with a blocking write on the session's socket.
+  class ChunkWriter : public BodyWriter {
+   public:
+    explicit ChunkWriter(Local::socket& socket) : socket_(socket) {}
+    bool Write(std::string_view chunk) override {
+      if (!ok_) return false;
+      if (chunk.empty()) return true;  // an empty chunk would end the body
+      beast::error_code ec;
+      asio::write(socket_, http::make_chunk(asio::buffer(chunk.data(), chunk.size())), ec);
+      ok_ = !ec;
+      return ok_;
+    }
+    void Abort() override { ok_ = false; }
+    bool ok() const { return ok_; }
+
+   private:
+    Local::socket& socket_;
+    bool ok_ = true;
+  };
+
+  // Computes (deferred) and writes (streamed) `res` on a thread of its own; see the file
+  // comment. The work guard keeps the I/O threads alive until the connection is handed back.
+  void RunAside(Response res, unsigned version, bool keep_alive) {
+    {
+      std::lock_guard lock(server_->mu);
+      ++server_->aside_threads;
+    }
+    std::thread([self = shared_from_this(), impl = server_, res = std::move(res), version,
+                 keep_alive, work = asio::make_work_guard(server_->ioc)]() mutable {
+      if (res.deferred) res = res.deferred();
+      bool ok = true;
+      if (res.stream) {
+        ok = self->WriteStream(res, version, keep_alive);
+      } else {
+        auto b = ToBeast(std::move(res), version, keep_alive, false);
+        beast::error_code ec;
+        http::write(self->socket_, b, ec);
+        ok = !ec;
+      }
+      asio::post(self->socket_.get_executor(), [self, ok, keep_alive] {
+        if (!ok || !keep_alive || self->server_->stopping) return self->Close();
+        self->DoRead();
+      });
+      self.reset();
+      work.reset();
+      std::lock_guard lock(impl->mu);
+      --impl->aside_threads;
+      impl->aside_done.notify_all();
+    }).detach();
+  }
+
+  bool WriteStream(Response& r, unsigned version, bool keep_alive) {
+    http::response<http::empty_body> head;
+    head.version(version);
+    head.result(static_cast<unsigned>(r.status));
+    if (!r.content_type.empty()) head.set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) head.insert(k, v);
+    head.keep_alive(keep_alive);
+    head.chunked(true);
+    http::response_serializer<http::empty_body> sr(head);
+    beast::error_code ec;
+    http::write_header(socket_, sr, ec);
+    if (ec) return false;
+    ChunkWriter writer(socket_);
+    r.stream(writer);
+    if (!writer.ok()) return false;
+    asio::write(socket_, http::make_chunk_last(), ec);
+    return !ec;
   }
 
   // Answers a request the parser refused, then closes: the stream position is unknown.
@@ -223,6 +299,8 @@ void Server::Wait() {
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
   impl_->threads.clear();
+  std::unique_lock lock(impl_->mu);
+  impl_->aside_done.wait(lock, [this] { return impl_->aside_threads == 0; });
 }
 
 }  // namespace berth::daemon

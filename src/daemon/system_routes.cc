@@ -56,7 +56,10 @@ api::SystemInfo MakeSystemInfo(const EngineContext& engine) {
   const HostFacts& h = engine.host;
   api::SystemInfo info;
   info.id = engine.engine_id;
-  // Containers and images are not served yet: the counts stay 0 until those stores are wired.
+  // Containers are not served yet: their counts stay 0 until that store is wired.
+  if (engine.images != nullptr) {
+    if (auto list = engine.images->meta->ListImages()) info.images = int64_t(list->size());
+  }
   info.driver = "overlayfs";
   info.driver_status = {{"Backing Filesystem", BackingFilesystem(engine.config.data_root)}};
   info.docker_root_dir = engine.config.data_root;

@@ -6,6 +6,7 @@
 #include "api/system.h"
 #include "daemon/config.h"
 #include "daemon/host.h"
+#include "daemon/image_stores.h"
 #include "daemon/router.h"
 
 namespace berth::daemon {
@@ -15,6 +16,7 @@ struct EngineContext {
   HostFacts host;
   DaemonConfig config;
   std::string engine_id;
+  ImageStores* images = nullptr;  // not owned; null: no image store (Images: 0)
 };
 
 api::SystemVersion MakeSystemVersion(const HostFacts& host);

@@ -26,6 +26,7 @@
 
 #include "archive/archive.h"
 #include "base/scope_guard.h"
+#include "daemon/registry_fetcher.h"
 #include "image/content/content_store.h"
 #include "image/image_service.h"
 #include "image/metadata.h"
@@ -34,7 +35,6 @@
 #include "oci/image_spec.h"
 #include "registry/client.h"
 #include "registry/fake_server.h"
-#include "registry_fetcher.h"
 #include "sys/file.h"
 
 extern char** environ;
@@ -284,7 +284,7 @@ class ImagePullTest : public ::testing::Test {
     copts_.hosts = &hosts_;
     copts_.initial_backoff = std::chrono::milliseconds(5);
     copts_.max_attempts = 3;
-    fetcher_ = std::make_unique<cmd::RegistryFetcher>(copts_);
+    fetcher_ = std::make_unique<daemon::RegistryFetcher>(copts_);
   }
   void TearDown() override {
     stores_.reset();
@@ -317,7 +317,7 @@ class ImagePullTest : public ::testing::Test {
   std::unique_ptr<Stores> stores_;
   registry::RegistryHosts hosts_;
   registry::ClientOptions copts_;
-  std::unique_ptr<cmd::RegistryFetcher> fetcher_;
+  std::unique_ptr<daemon::RegistryFetcher> fetcher_;
 };
 
 int Count(const std::vector<PullProgress>& events, const std::string& status) {
@@ -507,7 +507,7 @@ TEST_F(ImagePullTest, PullSurvivesSigkill) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     Stores s(root_);
-    cmd::RegistryFetcher fetcher(copts_);
+    daemon::RegistryFetcher fetcher(copts_);
     Puller puller(s.content.get(), s.meta.get(), s.snapshots.get(), &fetcher);
     PullOptions o;
     o.platform = *oci::ParsePlatform("linux/amd64");

@@ -1,7 +1,7 @@
 // RegistryFetcher: see registry_fetcher.h.
-#include "registry_fetcher.h"
+#include "daemon/registry_fetcher.h"
 
-namespace berth::cmd {
+namespace berth::daemon {
 
 namespace {
 
@@ -58,4 +58,4 @@ base::Status RegistryFetcher::FetchBlob(const oci::ImageReference& ref, const oc
   return s;
 }
 
-}  // namespace berth::cmd
+}  // namespace berth::daemon

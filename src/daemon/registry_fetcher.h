@@ -1,6 +1,6 @@
 // RegistryFetcher: the wiring of image::Fetcher (what a pull needs) over registry::Client (the
 // distribution client). Lives outside image/ and registry/, which never include each other;
-// the daemon will wire the same class.
+// berthd and berth-image wire the same class.
 #pragma once
 
 #include <memory>
@@ -10,7 +10,7 @@
 #include "image/fetcher.h"
 #include "registry/client.h"
 
-namespace berth::cmd {
+namespace berth::daemon {
 
 // Thread-safe: registry::Client is used by one thread at a time, so concurrent calls each take
 // a client from a pool (clients keep their tokens, so a pull authenticates once per worker).
@@ -34,4 +34,4 @@ class RegistryFetcher : public image::Fetcher {
   std::vector<std::unique_ptr<registry::Client>> idle_;
 };
 
-}  // namespace berth::cmd
+}  // namespace berth::daemon
