@@ -12,6 +12,7 @@
 #include "base/result.h"
 #include "oci/runtime_config.h"
 #include "runtime/state_store.h"
+#include "sys/unique_fd.h"
 
 namespace berth::runtime {
 
@@ -38,6 +39,13 @@ struct ExecOptions {
   int preserve_fds = 0;
 };
 
+// What Launch hands back: the container init (a child of the caller) and, when process.terminal
+// is set and no console socket was given, the pty master.
+struct Launched {
+  pid_t pid = 0;
+  sys::UniqueFd pty_master;
+};
+
 class Runtime {
  public:
   explicit Runtime(RuntimeOptions options);
@@ -46,6 +54,11 @@ class Runtime {
   base::Status Start(const std::string& id);
   // Returns the container's exit code (foreground) or 0 (detach).
   base::Result<int> Run(const CreateOptions& options, bool detach, bool keep);
+  // `run --detach` for a caller that stays the init's parent (the shim): creates and starts the
+  // container and returns without waiting. The init inherits the caller's fds 0, 1 and 2 unless
+  // process.terminal is set; a terminal without console_socket returns the pty master. The
+  // caller must reap the init and then call Delete. On error nothing is left behind.
+  base::Result<Launched> Launch(const CreateOptions& options);
   base::Result<oci::State> State(const std::string& id);
   base::Status Kill(const std::string& id, int signal, bool all);
   base::Status Delete(const std::string& id, bool force);
@@ -60,7 +73,7 @@ class Runtime {
   base::Result<oci::Process> BaseExecProcess(const std::string& id);
 
  private:
-  enum class Mode { kCreate, kRunForeground, kRunDetached };
+  enum class Mode { kCreate, kRunForeground, kRunDetached, kLaunch };
   struct Created;
   base::Result<Created> CreateContainer(const CreateOptions& options, Mode mode);
   base::Status Destroy(const ContainerRecord& rec, const oci::Spec* spec);

@@ -150,7 +150,8 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   if (!spec.process || spec.process->args.empty())
     return Fail(Error::InvalidArgument("config.json: process.args must not be empty"));
   const oci::Process& proc = *spec.process;
-  if (proc.terminal && opts.console_socket.empty() && mode != Mode::kRunForeground)
+  if (proc.terminal && opts.console_socket.empty() && mode != Mode::kRunForeground &&
+      mode != Mode::kLaunch)
     return Fail(Error::InvalidArgument(
         "cannot allocate tty if berth-runtime will detach without setting console socket"));
   if (!proc.terminal && !opts.console_socket.empty())
@@ -361,6 +362,33 @@ base::Result<int> Runtime::Run(const CreateOptions& options, bool detach, bool k
   // The record and config are still in memory: no need to reload them from the state dir.
   if (!keep) TRY(Destroy(created->record, &created->spec));
   return code;
+}
+
+base::Result<Launched> Runtime::Launch(const CreateOptions& options) {
+  auto created = TRY(CreateContainer(options, Mode::kLaunch));
+  TRY(SendToInit(created.sync.get(), SyncType::kStart));
+  // The socket closes on a successful execve (CLOEXEC); a message here is an exec error.
+  auto msg = RecvSync(created.sync.get());
+  created.sync.Reset();
+  if (msg && msg->type == SyncType::kError) {
+    (void)sys::WaitPid(created.pid);
+    (void)Destroy(created.record, &created.spec);
+    return Fail(Error::Internal(msg->payload));
+  }
+  if (created.spec.hooks && !created.spec.hooks->poststart.empty()) {
+    auto st = RunHooks(created.spec.hooks->poststart, "poststart",
+                       StateJson(created.record, "running", created.pid));
+    if (!st) {
+      ::kill(created.pid, SIGKILL);
+      (void)sys::WaitPid(created.pid);
+      (void)Destroy(created.record, &created.spec);
+      return Fail(std::move(st).error());
+    }
+  }
+  Launched out;
+  out.pid = created.pid;
+  out.pty_master = std::move(created.pty_master);
+  return out;
 }
 
 }  // namespace berth::runtime

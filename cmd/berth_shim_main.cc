@@ -1,0 +1,25 @@
+// berth-shim: the per-container monitor berthd spawns (see src/shim/shim.h for its protocol).
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "shim/options.h"
+#include "shim/shim.h"
+#include "sys/file.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = berth::shim::ParseOptions(args);
+  if (!options) {
+    (void)berth::sys::WriteAll(2, "berth-shim: " + options.error().message() + "\n");
+    return 2;
+  }
+  // The daemon runs from "/": relative paths from the command line are resolved now.
+  auto abs = berth::shim::MakeAbsolute(*options);
+  if (!abs) {
+    (void)berth::sys::WriteAll(2, "berth-shim: " + abs.error().message() + "\n");
+    return 2;
+  }
+  int ready = options->foreground ? -1 : berth::shim::Daemonize();
+  return berth::shim::RunShim(*options, ready);
+}

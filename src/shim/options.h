@@ -1,0 +1,40 @@
+// The berth-shim command line: what berthd passes when it spawns one shim per container.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace berth::shim {
+
+struct ShimOptions {
+  std::string id;
+  std::string bundle;
+  std::string state_dir;      // shim.pid, exit.json, attach.sock, control.sock
+  std::string runtime_root;   // the runtime library's state root
+  bool tty = false;           // must match process.terminal in the bundle's config.json
+  bool stdin = false;         // give the container a stdin pipe fed by attach clients
+  bool stdin_once = false;    // an attach client's EOF closes the container's stdin
+  bool keep = false;          // leave the runtime state and cgroup after exit
+  bool foreground = false;    // do not daemonize (debugging; berthd never passes it)
+  std::string log_path;       // json-file log; none when empty
+  int64_t log_max_size = -1;  // bytes; -1 = unlimited
+  int log_max_file = 1;       // files kept, the live one included
+  std::string detach_keys = "ctrl-p,ctrl-q";
+};
+
+// Parses argv (without argv[0]). Flags take their value as the next argument or after '='.
+// InvalidArgument names the flag at fault; a missing --id/--bundle/--state-dir/--runtime-root
+// is an error.
+base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args);
+
+// Makes the path options absolute against the current directory (the daemon runs from "/").
+base::Status MakeAbsolute(ShimOptions& options);
+
+// Docker's detach-key syntax: "ctrl-p,ctrl-q", "a,ctrl-[,b" -> the byte sequence.
+// InvalidArgument on anything else; "" is an empty sequence (detaching disabled).
+base::Result<std::string> ParseDetachKeys(const std::string& spec);
+
+}  // namespace berth::shim

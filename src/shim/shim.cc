@@ -1,0 +1,794 @@
+// The shim: daemonizing, container launch with shim-owned stdio, and the epoll loop that pumps
+// output to the log and attach clients, feeds stdin, answers control requests and reaps.
+#include "shim/shim.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <malloc.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "oci/runtime_config.h"
+#include "runtime/cgroup/layout.h"
+#include "runtime/cgroup/manager.h"
+#include "runtime/container.h"
+#include "shim/json_log.h"
+#include "sys/file.h"
+#include "sys/process.h"
+
+namespace berth::shim {
+
+using base::Error;
+using base::Fail;
+
+namespace {
+
+constexpr size_t kClientBufferLimit = 1 << 20;   // a reader this far behind is dropped
+constexpr size_t kStdinBufferLimit = 256 << 10;  // stop reading clients until stdin drains
+constexpr int kDrainAfterExitMs = 2000;          // orphans may hold the pipes open
+
+enum class Kind : uint32_t {
+  kSignal,
+  kStdout,
+  kStderr,
+  kPty,
+  kStdin,
+  kAttachListen,
+  kControlListen,
+  kAttach,
+  kControl,
+};
+
+uint64_t Tag(Kind k, int fd) {
+  return (static_cast<uint64_t>(k) << 32) | static_cast<uint32_t>(fd);
+}
+
+base::Status SetNonBlocking(int fd) {
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+    return Fail(Error::FromErrno(errno, "fcntl O_NONBLOCK"));
+  return {};
+}
+
+base::Result<sys::UniqueFd> ListenUnix(const std::string& path) {
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return Fail(Error::InvalidArgument(fmt::format("socket path too long: \"{}\"", path)));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ::unlink(path.c_str());
+  sys::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return Fail(Error::FromErrno(errno, "socket"));
+  // Owner-only from the first instant: no window in which another user could connect.
+  mode_t old = ::umask(0177);
+  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int err = errno;
+  ::umask(old);
+  if (rc != 0) return Fail(Error::FromErrno(err, fmt::format("bind \"{}\"", path)));
+  if (::listen(fd.get(), 64) != 0)
+    return Fail(Error::FromErrno(errno, fmt::format("listen \"{}\"", path)));
+  return fd;
+}
+
+struct Client {
+  sys::UniqueFd fd;
+  bool control = false;
+  bool reading = true;    // false after the client's EOF
+  std::string out;        // bytes not yet accepted by the socket
+  std::string line;       // control: partial request line
+  size_t detach_pos = 0;  // attach: how much of the detach sequence was seen
+};
+
+class Shim {
+ public:
+  explicit Shim(const ShimOptions& o)
+      : o_(o), runtime_(runtime::RuntimeOptions{o.runtime_root, false}) {}
+
+  base::Status Setup();
+  void Loop();
+  base::Status Finish();
+  // Setup failed after the container was launched: take it down again.
+  void Abort();
+
+ private:
+  base::Status Add(int fd, Kind kind, uint32_t events);
+  void Modify(int fd, Kind kind, uint32_t events);
+  void Remove(int fd);
+
+  void OnSignal();
+  void OnOutput(Kind kind);
+  void Output(int stream, std::string_view data);
+  void LogLine(int stream, std::string_view line);
+  void Accept(int listen_fd, bool control);
+  void OnClient(int fd, uint32_t events);
+  void DropClient(int fd);
+  void FlushClient(Client& c);
+  void UpdateClient(Client& c);
+  void OnAttachInput(Client& c, std::string_view data);
+  void OnControlLine(Client& c, std::string_view line);
+  void WriteStdin(std::string_view data);
+  void FlushStdin();
+  void CloseStdin();
+  void UpdateStdinInterest();
+  bool OutputDone() const;
+
+  std::string Path(const char* name) const { return o_.state_dir + "/" + name; }
+
+  const ShimOptions& o_;
+  runtime::Runtime runtime_;
+  std::unique_ptr<runtime::cgroup::Manager> cgroup_;
+  sys::UniqueFd epoll_, signal_fd_, devnull_;
+  sys::UniqueFd stdout_, stderr_, stdin_w_, pty_;
+  sys::UniqueFd attach_listen_, control_listen_;
+  std::map<int, Client> clients_;
+  std::string detach_keys_;
+  std::string stdin_buf_;
+  bool stdin_open_ = false;
+  bool stdin_close_pending_ = false;
+  bool clients_paused_ = false;
+  bool launched_ = false;
+  pid_t init_pid_ = 0;
+  bool exited_ = false;
+  int wait_status_ = 0;
+  struct timespec exit_deadline_ = {};
+  JsonFileLog log_;
+  LineSplitter split_[2];
+};
+
+base::Status Shim::Add(int fd, Kind kind, uint32_t events) {
+  struct epoll_event ev = {};
+  ev.events = events;
+  ev.data.u64 = Tag(kind, fd);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+    return Fail(Error::FromErrno(errno, "epoll_ctl add"));
+  return {};
+}
+
+void Shim::Modify(int fd, Kind kind, uint32_t events) {
+  struct epoll_event ev = {};
+  ev.events = events;
+  ev.data.u64 = Tag(kind, fd);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+}
+
+void Shim::Remove(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+
+base::Status Shim::Setup() {
+  detach_keys_ = TRY(ParseDetachKeys(o_.detach_keys));
+  // Orphans of a container without its own pid namespace are reparented to us, not to pid 1.
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+    return Fail(Error::FromErrno(errno, "prctl PR_SET_CHILD_SUBREAPER"));
+  // Blocked, not ignored: ignored dispositions survive execve into the container, a blocked
+  // mask is reset by the init. SIGPIPE stays blocked so a closed reader shows up as EPIPE.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE}) sigaddset(&set, s);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0)
+    return Fail(Error::FromErrno(errno, "sigprocmask"));
+  sigdelset(&set, SIGPIPE);
+  signal_fd_.Reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signal_fd_) return Fail(Error::FromErrno(errno, "signalfd"));
+  epoll_.Reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) return Fail(Error::FromErrno(errno, "epoll_create1"));
+  devnull_ = TRY(sys::Open("/dev/null", O_RDWR | O_CLOEXEC));
+  // The runtime library logs to fd 2, which is the container's stderr while it launches.
+  base::SetLogConfig({base::LogLevel::kError, false, devnull_.get()});
+
+  TRY(sys::MkdirAll(o_.state_dir, 0700));
+  if (::chmod(o_.state_dir.c_str(), 0700) != 0)
+    return Fail(Error::FromErrno(errno, fmt::format("chmod \"{}\"", o_.state_dir)));
+  ::unlink(Path("exit.json").c_str());
+  TRY(runtime::WritePidFile(Path("shim.pid"), ::getpid()));
+
+  {
+    auto text = TRY_CTX(sys::ReadFile(o_.bundle + "/config.json"), "bundle");
+    auto spec = TRY_CTX(oci::ParseSpec(text), "config.json");
+    bool terminal = spec.process && spec.process->terminal;
+    if (terminal != o_.tty)
+      return Fail(Error::InvalidArgument(
+          fmt::format("--tty={} but the bundle's process.terminal is {}", o_.tty, terminal)));
+  }
+  if (!o_.log_path.empty()) {
+    JsonFileLog::Options lo;
+    lo.path = o_.log_path;
+    lo.max_size = o_.log_max_size;
+    lo.max_file = o_.log_max_file;
+    log_ = TRY_CTX(JsonFileLog::Open(std::move(lo)), "log");
+  }
+  attach_listen_ = TRY(ListenUnix(Path("attach.sock")));
+  control_listen_ = TRY(ListenUnix(Path("control.sock")));
+
+  // The init inherits fds 0-2 at clone time: put the container's ends there while it launches.
+  sys::UniqueFd child_in, child_out, child_err;
+  if (!o_.tty) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe"));
+    stdout_.Reset(p[0]);
+    child_out.Reset(p[1]);
+    if (::pipe2(p, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe"));
+    stderr_.Reset(p[0]);
+    child_err.Reset(p[1]);
+    if (o_.stdin) {
+      if (::pipe2(p, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe"));
+      child_in.Reset(p[0]);
+      stdin_w_.Reset(p[1]);
+      TRY(SetNonBlocking(stdin_w_.get()));
+    }
+    TRY(SetNonBlocking(stdout_.get()));
+    TRY(SetNonBlocking(stderr_.get()));
+    int in = child_in ? child_in.get() : devnull_.get();
+    if (::dup2(in, 0) < 0 || ::dup2(child_out.get(), 1) < 0 || ::dup2(child_err.get(), 2) < 0)
+      return Fail(Error::FromErrno(errno, "dup2 container stdio"));
+  }
+  runtime::CreateOptions co;
+  co.id = o_.id;
+  co.bundle = o_.bundle;
+  auto launched = runtime_.Launch(co);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(devnull_.get(), fd);
+  if (!launched) return Fail(std::move(launched).error());
+  launched_ = true;
+  init_pid_ = launched->pid;
+  if (o_.tty) {
+    pty_ = std::move(launched->pty_master);
+    if (!pty_) return Fail(Error::Internal("the runtime returned no pty master"));
+    TRY(SetNonBlocking(pty_.get()));
+  }
+  stdin_open_ = o_.stdin;
+
+  // The cgroup manager is reopened now (setup code) so the exit path only reads a counter.
+  if (auto rec = runtime::StateStore(o_.runtime_root).Load(o_.id); rec) {
+    if (auto layout = runtime::cgroup::DetectHostLayout(); layout) {
+      if (auto mgr = runtime::cgroup::LoadManager(*layout, rec->cgroup_paths); mgr)
+        cgroup_ = std::move(*mgr);
+    }
+  }
+
+  TRY(Add(signal_fd_.get(), Kind::kSignal, EPOLLIN));
+  if (o_.tty) {
+    TRY(Add(pty_.get(), Kind::kPty, EPOLLIN));
+  } else {
+    TRY(Add(stdout_.get(), Kind::kStdout, EPOLLIN));
+    TRY(Add(stderr_.get(), Kind::kStderr, EPOLLIN));
+    if (stdin_w_) TRY(Add(stdin_w_.get(), Kind::kStdin, 0));
+  }
+  TRY(Add(attach_listen_.get(), Kind::kAttachListen, EPOLLIN));
+  TRY(Add(control_listen_.get(), Kind::kControlListen, EPOLLIN));
+  // A SIGCHLD that came before the signalfd existed is still pending: it is read in the loop.
+  return {};
+}
+
+void Shim::Abort() {
+  if (!launched_) return;
+  ::kill(init_pid_, SIGKILL);
+  if (!exited_) (void)sys::WaitPid(init_pid_);
+  (void)runtime_.Delete(o_.id, true);
+}
+
+bool Shim::OutputDone() const { return o_.tty ? !pty_ : !stdout_ && !stderr_; }
+
+void Shim::Loop() {
+  struct epoll_event evs[16];
+  while (true) {
+    int timeout = -1;
+    if (exited_) {
+      if (OutputDone()) return;
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long ms = (exit_deadline_.tv_sec - now.tv_sec) * 1000 +
+                (exit_deadline_.tv_nsec - now.tv_nsec) / 1000000;
+      if (ms <= 0) return;
+      timeout = static_cast<int>(ms);
+    }
+    int n = ::epoll_wait(epoll_.get(), evs, 16, timeout);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // cannot happen with a valid epoll fd; do not spin
+    }
+    for (int i = 0; i < n; ++i) {
+      auto kind = static_cast<Kind>(evs[i].data.u64 >> 32);
+      int fd = static_cast<int>(evs[i].data.u64 & 0xffffffff);
+      uint32_t e = evs[i].events;
+      switch (kind) {
+        case Kind::kSignal:
+          OnSignal();
+          break;
+        case Kind::kStdout:
+        case Kind::kStderr:
+          OnOutput(kind);
+          break;
+        case Kind::kPty:
+          if (e & EPOLLOUT) FlushStdin();
+          if (e & (EPOLLIN | EPOLLHUP | EPOLLERR)) OnOutput(kind);
+          break;
+        case Kind::kStdin:
+          if (e & EPOLLERR) {
+            CloseStdin();
+          } else {
+            FlushStdin();
+          }
+          break;
+        case Kind::kAttachListen:
+          Accept(fd, false);
+          break;
+        case Kind::kControlListen:
+          Accept(fd, true);
+          break;
+        case Kind::kAttach:
+        case Kind::kControl:
+          OnClient(fd, e);
+          break;
+      }
+    }
+  }
+}
+
+void Shim::OnSignal() {
+  struct signalfd_siginfo si;
+  while (::read(signal_fd_.get(), &si, sizeof si) == sizeof si) {
+    int sig = static_cast<int>(si.ssi_signo);
+    if (sig == SIGTERM || sig == SIGINT) {
+      // Stopping the shim means stopping its container; the exit is recorded as usual.
+      if (!exited_) ::kill(init_pid_, sig);
+      continue;
+    }
+    if (sig != SIGCHLD) continue;  // SIGHUP: a daemon has no terminal to lose
+    // Signals coalesce: reap everything that is ready, the init and adopted orphans alike.
+    while (true) {
+      int status = 0;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
+      if (pid == init_pid_ && !exited_) {
+        exited_ = true;
+        wait_status_ = status;
+        clock_gettime(CLOCK_MONOTONIC, &exit_deadline_);
+        exit_deadline_.tv_sec += kDrainAfterExitMs / 1000;
+      }
+    }
+  }
+}
+
+void Shim::OnOutput(Kind kind) {
+  sys::UniqueFd& fd = kind == Kind::kStdout ? stdout_ : kind == Kind::kStderr ? stderr_ : pty_;
+  int stream = kind == Kind::kStderr ? 2 : 1;
+  char buf[16384];
+  // Bounded: one busy stream must not starve the others or the reaper.
+  for (int round = 0; round < 4 && fd; ++round) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n > 0) {
+      Output(stream, std::string_view(buf, static_cast<size_t>(n)));
+      if (static_cast<size_t>(n) < sizeof buf) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    // EOF, or EIO from a pty master once every slave fd is closed.
+    split_[stream - 1].Flush([&](std::string_view line) { LogLine(stream, line); });
+    Remove(fd.get());
+    if (kind == Kind::kPty) {
+      // The master also carries stdin; nothing can be written once the slave side is gone.
+      stdin_open_ = false;
+      stdin_buf_.clear();
+    }
+    fd.Reset();
+  }
+}
+
+void Shim::LogLine(int stream, std::string_view line) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  // A full disk must not stop the container or the attach stream; the entry is lost.
+  (void)log_.Write(stream == 2 ? "stderr" : "stdout", line, ts);
+}
+
+void Shim::Output(int stream, std::string_view data) {
+  if (log_.enabled())
+    split_[stream - 1].Feed(data, [&](std::string_view line) { LogLine(stream, line); });
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    Client& c = (it++)->second;
+    if (c.control) continue;
+    if (!o_.tty) {
+      uint32_t size = static_cast<uint32_t>(data.size());
+      char header[8] = {static_cast<char>(stream),
+                        0,
+                        0,
+                        0,
+                        static_cast<char>(size >> 24),
+                        static_cast<char>(size >> 16),
+                        static_cast<char>(size >> 8),
+                        static_cast<char>(size)};
+      c.out.append(header, sizeof header);
+    }
+    c.out.append(data);
+    FlushClient(c);  // may drop the client: the iterator already moved on
+  }
+}
+
+void Shim::Accept(int listen_fd, bool control) {
+  while (true) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      return;  // EAGAIN, or out of fds: the client stays queued or gets ECONNREFUSED
+    }
+    Client& c = clients_[fd];
+    c.fd.Reset(fd);
+    c.control = control;
+    if (!Add(fd, control ? Kind::kControl : Kind::kAttach, 0)) {
+      clients_.erase(fd);
+      continue;
+    }
+    UpdateClient(c);
+  }
+}
+
+void Shim::UpdateClient(Client& c) {
+  uint32_t events = 0;
+  if (c.reading && !(clients_paused_ && !c.control)) events |= EPOLLIN | EPOLLRDHUP;
+  if (!c.out.empty()) events |= EPOLLOUT;
+  Modify(c.fd.get(), c.control ? Kind::kControl : Kind::kAttach, events);
+}
+
+void Shim::DropClient(int fd) {
+  Remove(fd);
+  clients_.erase(fd);
+}
+
+void Shim::FlushClient(Client& c) {
+  bool had = !c.out.empty();
+  while (!c.out.empty()) {
+    ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.out.erase(0, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    DropClient(c.fd.get());  // EPIPE and friends: the client is gone
+    return;
+  }
+  if (c.out.size() > kClientBufferLimit) {
+    DropClient(c.fd.get());
+    return;
+  }
+  if (c.out.empty()) std::string().swap(c.out);
+  if (had != !c.out.empty()) UpdateClient(c);
+}
+
+void Shim::OnClient(int fd, uint32_t events) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  Client& c = it->second;
+  if (events & EPOLLOUT) {
+    FlushClient(c);
+    if (clients_.find(fd) == clients_.end()) return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP)) {
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      std::string_view data(buf, static_cast<size_t>(n));
+      if (c.control) {
+        c.line.append(data);
+        size_t nl;
+        while (clients_.count(fd) && (nl = c.line.find('\n')) != std::string::npos) {
+          std::string line = c.line.substr(0, nl);
+          c.line.erase(0, nl + 1);
+          OnControlLine(c, line);
+        }
+        if (clients_.count(fd) && c.line.size() > 4096) DropClient(fd);
+      } else {
+        OnAttachInput(c, data);
+      }
+      return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n < 0) {
+      DropClient(fd);
+      return;
+    }
+    // EOF: the client shut down its write side; it may still read.
+    c.reading = false;
+    if (!c.control && o_.stdin && o_.stdin_once) CloseStdin();
+    if (c.control && c.out.empty()) {
+      DropClient(fd);
+      return;
+    }
+    UpdateClient(c);
+  }
+  if ((events & (EPOLLHUP | EPOLLERR)) && clients_.count(fd)) DropClient(fd);
+}
+
+void Shim::OnAttachInput(Client& c, std::string_view data) {
+  if (!o_.stdin) return;  // nothing to feed: the bytes are dropped
+  std::string out;
+  const std::string& keys = detach_keys_;
+  for (char ch : data) {
+    if (!keys.empty() && ch == keys[c.detach_pos]) {
+      if (++c.detach_pos == keys.size()) {
+        // Detach: end this client's session; the container keeps running.
+        WriteStdin(out);
+        DropClient(c.fd.get());
+        return;
+      }
+      continue;
+    }
+    if (c.detach_pos > 0) {
+      out.append(keys, 0, c.detach_pos);
+      c.detach_pos = 0;
+      if (ch == keys[0]) {
+        c.detach_pos = 1;
+        continue;
+      }
+    }
+    out += ch;
+  }
+  WriteStdin(out);
+}
+
+void Shim::OnControlLine(Client& c, std::string_view line) {
+  auto words = base::SplitNonEmpty(base::Trim(line), ' ');
+  std::string reply = "ok\n";
+  if (words.empty()) {
+    reply = "error empty request\n";
+  } else if (words[0] == "resize" && words.size() == 3) {
+    auto h = base::ParseUint(words[1]), w = base::ParseUint(words[2]);
+    if (!o_.tty) {
+      reply = "error the container has no tty\n";
+    } else if (!h || !w || *h > 65535 || *w > 65535) {
+      reply = "error bad size\n";
+    } else if (pty_) {
+      struct winsize ws = {};
+      ws.ws_row = static_cast<unsigned short>(*h);
+      ws.ws_col = static_cast<unsigned short>(*w);
+      if (::ioctl(pty_.get(), TIOCSWINSZ, &ws) != 0)
+        reply = fmt::format("error TIOCSWINSZ: {}\n", std::strerror(errno));
+    }
+  } else if (words[0] == "kill" && words.size() == 2) {
+    auto sig = sys::ParseSignal(words[1]);
+    if (!sig) {
+      reply = "error " + sig.error().message() + "\n";
+    } else if (exited_) {
+      reply = "error container not running\n";
+    } else if (::kill(init_pid_, *sig) != 0) {
+      reply = fmt::format("error kill: {}\n", std::strerror(errno));
+    }
+  } else if (words[0] == "close-stdin" && words.size() == 1) {
+    CloseStdin();
+  } else {
+    reply = "error unknown request \"" + std::string(base::Trim(line)) + "\"\n";
+  }
+  c.out += reply;
+  FlushClient(c);
+}
+
+void Shim::WriteStdin(std::string_view data) {
+  if (!stdin_open_ || data.empty()) return;
+  stdin_buf_.append(data);
+  FlushStdin();
+}
+
+void Shim::FlushStdin() {
+  int fd = o_.tty ? pty_.get() : stdin_w_.get();
+  while (!stdin_buf_.empty() && fd >= 0) {
+    ssize_t n = ::write(fd, stdin_buf_.data(), stdin_buf_.size());
+    if (n > 0) {
+      stdin_buf_.erase(0, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    // EPIPE: the container closed its stdin.
+    stdin_buf_.clear();
+    stdin_close_pending_ = true;
+  }
+  if (stdin_buf_.empty()) {
+    std::string().swap(stdin_buf_);
+    if (stdin_close_pending_) {
+      stdin_close_pending_ = false;
+      CloseStdin();
+      return;
+    }
+  }
+  UpdateStdinInterest();
+}
+
+void Shim::CloseStdin() {
+  if (!stdin_buf_.empty()) {
+    stdin_close_pending_ = true;  // after what clients already sent
+    return;
+  }
+  stdin_open_ = false;
+  // A pty has no half-close: closing the master would hang up the container's terminal.
+  if (stdin_w_) {
+    Remove(stdin_w_.get());
+    stdin_w_.Reset();
+  }
+  UpdateStdinInterest();
+}
+
+void Shim::UpdateStdinInterest() {
+  bool pending = !stdin_buf_.empty();
+  if (o_.tty) {
+    if (pty_) Modify(pty_.get(), Kind::kPty, EPOLLIN | (pending ? EPOLLOUT : 0u));
+  } else if (stdin_w_) {
+    Modify(stdin_w_.get(), Kind::kStdin, pending ? EPOLLOUT : 0u);
+  }
+  bool pause = stdin_buf_.size() > kStdinBufferLimit;
+  if (pause != clients_paused_) {
+    clients_paused_ = pause;
+    for (auto& [fd, c] : clients_)
+      if (!c.control) UpdateClient(c);
+  }
+}
+
+base::Status Shim::Finish() {
+  for (int s = 1; s <= 2; ++s)
+    split_[s - 1].Flush([&](std::string_view line) { LogLine(s, line); });
+  // Last output to attach clients, best effort (non-blocking); then they see EOF.
+  for (auto it = clients_.begin(); it != clients_.end();) FlushClient((it++)->second);
+  clients_.clear();
+  ::unlink(Path("attach.sock").c_str());
+  ::unlink(Path("control.sock").c_str());
+
+  int code = 0, signal = 0;
+  if (exited_) {
+    code = sys::ExitCodeFromWaitStatus(wait_status_);
+    if (WIFSIGNALED(wait_status_)) signal = WTERMSIG(wait_status_);
+  } else {
+    code = 255;  // the loop failed; should not happen
+  }
+  bool oom = cgroup_ && cgroup_->OomKilled();
+  cgroup_.reset();
+  base::Status deleted;
+  if (!o_.keep) deleted = runtime_.Delete(o_.id, true);
+  char tbuf[40];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  std::string json =
+      fmt::format("{{\"exit_code\":{},\"signal\":{},\"oom_killed\":{},\"finished_at\":\"{}\"}}\n",
+                  code, signal, oom ? "true" : "false", FormatLogTime(ts, tbuf));
+  TRY(sys::WriteFileAtomic(Path("exit.json"), json, 0600));
+  ::unlink(Path("shim.pid").c_str());
+  if (!deleted) return Fail(std::move(deleted).error().Context("delete container"));
+  return {};
+}
+
+// Setup (config parsing, the runtime library, seccomp compilation) touched far more code than
+// the loop will ever run again. Those pages are clean copies of the page cache: dropping them
+// from our page tables costs a minor fault if one is needed again, and keeps the steady-state
+// RSS to what the loop actually uses. Only read-only file mappings without a single private
+// (copy-on-write) page qualify: RELRO sections are read-only too, but hold relocated pointers
+// that MADV_DONTNEED would revert to the file's contents.
+void DropCleanFilePages() {
+  auto smaps = sys::ReadFile("/proc/self/smaps");
+  if (!smaps) return;
+  struct Range {
+    uintptr_t start = 0, end = 0;
+    bool candidate = false;
+  };
+  std::vector<Range> drop;
+  Range cur;
+  for (const auto& line : base::Split(*smaps, '\n')) {
+    auto f = base::SplitNonEmpty(line, ' ');
+    if (f.empty()) continue;
+    size_t dash = f[0].find('-');
+    if (dash != std::string::npos && f.size() >= 5 && f[0].back() != ':') {
+      // "start-end perms offset dev inode [path]"
+      cur = Range{};
+      cur.start = std::stoull(f[0].substr(0, dash), nullptr, 16);
+      cur.end = std::stoull(f[0].substr(dash + 1), nullptr, 16);
+      cur.candidate = f.size() >= 6 && f[5][0] == '/' && f[1].find('w') == std::string::npos &&
+                      f[1].find('s') == std::string::npos;
+    } else if (f[0] == "Anonymous:" && f.size() >= 2) {
+      if (cur.candidate && f[1] == "0") drop.push_back(cur);
+    }
+  }
+  for (const auto& r : drop)
+    ::madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DONTNEED);
+}
+
+void TrimResidentPages() {
+  DropCleanFilePages();
+  ::malloc_trim(0);  // after the smaps text is freed
+}
+
+}  // namespace
+
+int Daemonize() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) {
+    std::perror("berth-shim: pipe");
+    ::_exit(1);
+  }
+  pid_t child = ::fork();
+  if (child < 0) {
+    std::perror("berth-shim: fork");
+    ::_exit(1);
+  }
+  if (child > 0) {
+    ::close(p[1]);
+    std::string msg;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof buf)) != 0) {
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      msg.append(buf, static_cast<size_t>(n));
+    }
+    int status;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (msg == "ok\n") ::_exit(0);
+    if (msg.empty()) msg = "the shim exited during setup\n";
+    msg = "berth-shim: " + msg;
+    (void)sys::WriteAll(2, msg);
+    ::_exit(1);
+  }
+  ::close(p[0]);
+  ::setsid();
+  // The second fork: the daemon is not a session leader, so it never acquires a terminal.
+  pid_t grandchild = ::fork();
+  if (grandchild < 0) ::_exit(1);
+  if (grandchild > 0) ::_exit(0);
+  if (::chdir("/") != 0) ::_exit(1);
+  int null = ::open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
+    if (null > 2) ::close(null);
+  }
+  // Nothing the spawner leaked may outlive it in us (or reach the container).
+  int ready = p[1];
+  if (ready > 3) ::syscall(SYS_close_range, 3, ready - 1, 0);
+  ::syscall(SYS_close_range, ready + 1, ~0U, 0);
+  return ready;
+}
+
+int RunShim(const ShimOptions& options, int ready_fd) {
+  Shim shim(options);
+  auto report = [&](const std::string& msg) {
+    if (ready_fd < 0) {
+      if (msg != "ok\n") (void)sys::WriteAll(2, "berth-shim: " + msg);
+      return;
+    }
+    (void)sys::WriteAll(ready_fd, msg);
+    ::close(ready_fd);
+    ready_fd = -1;
+  };
+  if (auto st = shim.Setup(); !st) {
+    shim.Abort();
+    ::unlink((options.state_dir + "/attach.sock").c_str());
+    ::unlink((options.state_dir + "/control.sock").c_str());
+    ::unlink((options.state_dir + "/shim.pid").c_str());
+    report(st.error().message() + "\n");
+    return 1;
+  }
+  report("ok\n");
+  TrimResidentPages();
+  shim.Loop();
+  if (auto st = shim.Finish(); !st) return 1;
+  return 0;
+}
+
+}  // namespace berth::shim

@@ -1,0 +1,393 @@
+// berth-shim end to end: the real binary daemonizes, launches busybox containers from bundles
+// built by tests/integration/make-bundle.sh, and is driven over its state-dir sockets. Root only.
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/strings.h"
+#include "sys/file.h"
+#include "sys/socket.h"
+
+extern char** environ;
+
+namespace berth::shim {
+namespace {
+
+using namespace std::chrono_literals;
+
+int RunCommand(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Alive and not a zombie (a reaped-late zombie counts as gone).
+bool PidAlive(pid_t pid) {
+  auto stat = sys::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  size_t paren = stat->rfind(')');
+  return paren != std::string::npos && paren + 2 < stat->size() && (*stat)[paren + 2] != 'Z';
+}
+
+class ShimTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    char tmpl[] = "/tmp/berth-shim-it-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    static int counter = 0;
+    id_ = "shimit-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    bundle_ = root_ + "/bundle";
+    state_ = root_ + "/state";
+    runtime_root_ = root_ + "/runtime";
+    log_ = root_ + "/ctr.log";
+  }
+
+  void TearDown() override {
+    if (root_.empty()) return;
+    if (shim_pid_ > 0 && PidAlive(shim_pid_)) {
+      (void)Control("kill 9");
+      WaitGone(shim_pid_, 10s);
+    }
+    ExpectNoLeaks();
+    (void)sys::RemoveAll(root_);
+  }
+
+  void MakeBundle(const std::vector<std::string>& args, bool tty = false) {
+    std::vector<std::string> argv = {"/usr/bin/env", "RUNTIME=runc", "/bin/bash", BERTH_MAKE_BUNDLE,
+                                     bundle_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ASSERT_EQ(RunCommand(argv), 0);
+    if (tty) {
+      auto text = sys::ReadFile(bundle_ + "/config.json");
+      ASSERT_TRUE(text);
+      auto j = nlohmann::json::parse(*text);
+      j["process"]["terminal"] = true;
+      ASSERT_TRUE(sys::WriteFileReplace(bundle_ + "/config.json", j.dump()));
+    }
+  }
+
+  std::vector<std::string> ShimArgs(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {BERTH_SHIM_BINARY, "--id",        id_,    "--bundle",
+                                     bundle_,           "--state-dir", state_, "--runtime-root",
+                                     runtime_root_,     "--log-path",  log_};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
+  // Starts the shim; it returns once the container runs.
+  void StartShim(const std::vector<std::string>& extra = {}) {
+    ASSERT_EQ(RunCommand(ShimArgs(extra)), 0);
+    ReadShimPid();
+  }
+
+  // A short-lived container's shim may be gone already (exit.json written, shim.pid removed).
+  void ReadShimPid() {
+    auto text = sys::ReadFile(state_ + "/shim.pid");
+    if (!text && sys::Exists(state_ + "/exit.json")) return;
+    ASSERT_TRUE(text) << text.error().message();
+    shim_pid_ = static_cast<pid_t>(*base::ParseInt(*text));
+  }
+
+  void WaitGone(pid_t pid, std::chrono::milliseconds limit) {
+    if (pid <= 0) return;
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (PidAlive(pid) && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(10ms);
+  }
+
+  // exit.json once the shim has exited.
+  nlohmann::json WaitExit(std::chrono::milliseconds limit = 20s) {
+    WaitGone(shim_pid_, limit);
+    EXPECT_FALSE(shim_pid_ > 0 && PidAlive(shim_pid_)) << "shim still running";
+    auto text = sys::ReadFile(state_ + "/exit.json");
+    EXPECT_TRUE(text) << "no exit.json";
+    if (!text) return {};
+    return nlohmann::json::parse(*text);
+  }
+
+  // One request on control.sock; the reply line without '\n'.
+  std::string Control(const std::string& request) {
+    auto fd = sys::ConnectUnix(state_ + "/control.sock");
+    if (!fd) return "connect failed";
+    std::string line = request + "\n";
+    if (::write(fd->get(), line.data(), line.size()) < 0) return "write failed";
+    std::string reply;
+    char c;
+    while (::read(fd->get(), &c, 1) == 1 && c != '\n') reply += c;
+    return reply;
+  }
+
+  sys::UniqueFd Attach() {
+    auto fd = sys::ConnectUnix(state_ + "/attach.sock");
+    EXPECT_TRUE(fd);
+    return fd ? std::move(*fd) : sys::UniqueFd();
+  }
+
+  // Reads from fd until pred(data) holds or the time is up.
+  template <typename Pred>
+  std::string ReadUntil(int fd, Pred pred, std::chrono::milliseconds limit = 10s) {
+    std::string data;
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (!pred(data) && std::chrono::steady_clock::now() < end) {
+      struct pollfd p = {fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      data.append(buf, static_cast<size_t>(n));
+    }
+    return data;
+  }
+
+  std::vector<nlohmann::json> LogEntries(const std::string& path) {
+    std::vector<nlohmann::json> out;
+    auto text = sys::ReadFile(path);
+    if (!text) return out;
+    for (auto& line : base::SplitNonEmpty(*text, '\n')) out.push_back(nlohmann::json::parse(line));
+    return out;
+  }
+
+  void ExpectNoLeaks() {
+    EXPECT_FALSE(sys::Exists(runtime_root_ + "/" + id_)) << "runtime state left";
+    EXPECT_FALSE(sys::Exists(state_ + "/attach.sock"));
+    EXPECT_FALSE(sys::Exists(state_ + "/control.sock"));
+    EXPECT_FALSE(sys::Exists(state_ + "/shim.pid"));
+    auto mounts = sys::ReadFile("/proc/self/mountinfo");
+    ASSERT_TRUE(mounts);
+    EXPECT_EQ(mounts->find(bundle_), std::string::npos) << "mount left under the bundle";
+    // No process is left in a cgroup named after the container, and no such cgroup exists.
+    DIR* d = ::opendir("/proc");
+    ASSERT_NE(d, nullptr);
+    while (auto* e = ::readdir(d)) {
+      if (!base::ParseInt(e->d_name)) continue;
+      auto cg = sys::ReadFile(std::string("/proc/") + e->d_name + "/cgroup");
+      if (cg) {
+        EXPECT_EQ(cg->find(id_), std::string::npos) << "process " << e->d_name << " left";
+      }
+    }
+    ::closedir(d);
+    for (auto dir : {"/sys/fs/cgroup/berth-", "/sys/fs/cgroup/memory/berth-",
+                     "/sys/fs/cgroup/unified/berth-", "/sys/fs/cgroup/pids/berth-"})
+      EXPECT_FALSE(sys::Exists(dir + id_)) << dir << id_;
+  }
+
+  std::string root_, id_, bundle_, state_, runtime_root_, log_;
+  pid_t shim_pid_ = 0;
+};
+
+TEST_F(ShimTest, LogsStdoutAndStderrAndRecordsExitCode) {
+  MakeBundle({"/bin/sh", "-c", "echo out; echo err >&2; printf 'no newline'; exit 3"});
+  StartShim();
+  auto exit = WaitExit();
+  EXPECT_EQ(exit["exit_code"], 3);
+  EXPECT_EQ(exit["signal"], 0);
+  EXPECT_EQ(exit["oom_killed"], false);
+  EXPECT_TRUE(exit["finished_at"].is_string());
+  auto entries = LogEntries(log_);
+  ASSERT_EQ(entries.size(), 3u);
+  std::regex rfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z)");
+  int seen = 0;
+  for (auto& e : entries) {
+    EXPECT_TRUE(std::regex_match(e["time"].get<std::string>(), rfc3339)) << e.dump();
+    if (e["log"] == "out\n" && e["stream"] == "stdout") seen |= 1;
+    if (e["log"] == "err\n" && e["stream"] == "stderr") seen |= 2;
+    if (e["log"] == "no newline" && e["stream"] == "stdout") seen |= 4;
+  }
+  EXPECT_EQ(seen, 7) << sys::ReadFile(log_).value_or("");
+}
+
+TEST_F(ShimTest, KillOverControlSocket) {
+  MakeBundle({"/bin/sleep", "1000"});
+  StartShim();
+  EXPECT_EQ(Control("resize 10 10"), "error the container has no tty");
+  EXPECT_EQ(Control("frobnicate"), "error unknown request \"frobnicate\"");
+  EXPECT_EQ(Control("kill NOSUCHSIG").substr(0, 6), "error ");
+  EXPECT_EQ(Control("kill KILL"), "ok");
+  auto exit = WaitExit();
+  EXPECT_EQ(exit["exit_code"], 137);
+  EXPECT_EQ(exit["signal"], 9);
+}
+
+TEST_F(ShimTest, RotatesLog) {
+  MakeBundle({"/bin/sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line$i; i=$((i+1)); done"});
+  StartShim({"--log-max-size", "2000", "--log-max-file", "3"});
+  EXPECT_EQ(WaitExit()["exit_code"], 0);
+  EXPECT_TRUE(sys::Exists(log_ + ".1"));
+  EXPECT_TRUE(sys::Exists(log_ + ".2"));
+  EXPECT_FALSE(sys::Exists(log_ + ".3"));
+  for (auto p : {log_, log_ + ".1", log_ + ".2"}) {
+    auto text = sys::ReadFile(p);
+    ASSERT_TRUE(text);
+    EXPECT_LT(text->size(), 2200u) << p;
+  }
+  auto entries = LogEntries(log_);
+  ASSERT_FALSE(entries.empty());
+  EXPECT_EQ(entries.back()["log"], "line299\n");
+  // The three files hold a contiguous tail of the output.
+  auto older = LogEntries(log_ + ".1");
+  ASSERT_FALSE(older.empty());
+  std::string last_old = older.back()["log"], first_new = entries.front()["log"];
+  EXPECT_EQ(std::stoi(first_new.substr(4)), std::stoi(last_old.substr(4)) + 1);
+}
+
+TEST_F(ShimTest, AttachGetsLiveMultiplexedOutput) {
+  MakeBundle({"/bin/sh", "-c", "while true; do echo x; sleep 0.1; done"});
+  StartShim();
+  auto a = Attach();
+  auto b = Attach();  // any number of clients
+  auto frames = [](const std::string& d) { return d.size() >= 3 * 10; };
+  for (int fd : {a.get(), b.get()}) {
+    std::string data = ReadUntil(fd, frames);
+    ASSERT_GE(data.size(), 30u);
+    for (size_t off = 0; off + 8 <= data.size();) {
+      EXPECT_EQ(data[off], 1);  // stdout
+      uint32_t size = (uint8_t(data[off + 4]) << 24) | (uint8_t(data[off + 5]) << 16) |
+                      (uint8_t(data[off + 6]) << 8) | uint8_t(data[off + 7]);
+      if (off + 8 + size > data.size()) break;
+      EXPECT_EQ(data.substr(off + 8, size), "x\n");
+      off += 8 + size;
+    }
+  }
+  a.Reset();  // a client going away does not disturb the others
+  EXPECT_GE(ReadUntil(b.get(), frames).size(), 30u);
+  // sh as pid 1 has no SIGTERM handler, so the kernel drops TERM: KILL it.
+  EXPECT_EQ(Control("kill KILL"), "ok");
+  EXPECT_EQ(WaitExit()["signal"], 9);
+}
+
+TEST_F(ShimTest, AttachStdinRoundTripAndStdinOnce) {
+  MakeBundle({"/bin/cat"});
+  StartShim({"--stdin", "--stdin-once"});
+  auto a = Attach();
+  ASSERT_EQ(::write(a.get(), "hello\n", 6), 6);
+  std::string data = ReadUntil(a.get(), [](const std::string& d) { return d.size() >= 14; });
+  EXPECT_EQ(data, std::string("\x01\0\0\0\0\0\0\x06hello\n", 14));
+  // Half-close: cat sees EOF and exits 0.
+  ASSERT_EQ(::shutdown(a.get(), SHUT_WR), 0);
+  auto exit = WaitExit();
+  EXPECT_EQ(exit["exit_code"], 0);
+  auto entries = LogEntries(log_);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]["log"], "hello\n");
+}
+
+TEST_F(ShimTest, DetachKeysEndOnlyThatSession) {
+  MakeBundle({"/bin/cat"});
+  StartShim({"--stdin", "--detach-keys", "ctrl-p,ctrl-q"});
+  auto a = Attach();
+  auto b = Attach();
+  // ctrl-p followed by something else is passed through; ctrl-p ctrl-q detaches.
+  const std::string input(
+      "a\x10"
+      "b\n\x10\x11");
+  ASSERT_EQ(::write(a.get(), input.data(), input.size()), 6);
+  // The detaching session ends at once (EOF), before cat's echo could reach it.
+  struct pollfd p = {a.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  char c;
+  EXPECT_EQ(::read(a.get(), &c, 1), 0);
+  std::string seen = ReadUntil(b.get(), [](const std::string& d) { return d.size() >= 12; });
+  EXPECT_EQ(seen.substr(8),
+            "a\x10"
+            "b\n");
+  EXPECT_TRUE(PidAlive(shim_pid_));
+  EXPECT_EQ(Control("close-stdin"), "ok");
+  EXPECT_EQ(WaitExit()["exit_code"], 0);
+}
+
+TEST_F(ShimTest, CloseStdinOverControl) {
+  MakeBundle({"/bin/cat"});
+  StartShim({"--stdin"});
+  EXPECT_EQ(Control("close-stdin"), "ok");
+  EXPECT_EQ(WaitExit()["exit_code"], 0);
+}
+
+TEST_F(ShimTest, TtyAttachAndResize) {
+  MakeBundle({"/bin/sh", "-c", "read line; stty size; echo got:$line; exit 4"}, /*tty=*/true);
+  StartShim({"--tty", "--stdin"});
+  auto a = Attach();
+  EXPECT_EQ(Control("resize 33 101"), "ok");
+  ASSERT_EQ(::write(a.get(), "abc\n", 4), 4);
+  std::string data = ReadUntil(
+      a.get(), [](const std::string& d) { return d.find("got:abc\r\n") != std::string::npos; });
+  EXPECT_NE(data.find("33 101\r\n"), std::string::npos) << data;
+  EXPECT_NE(data.find("got:abc\r\n"), std::string::npos) << data;
+  EXPECT_EQ(data[0], 'a');  // raw bytes (the tty's echo), no frame header
+  EXPECT_EQ(WaitExit()["exit_code"], 4);
+  bool logged = false;
+  for (auto& e : LogEntries(log_)) logged |= e["log"] == "got:abc\r\n" && e["stream"] == "stdout";
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(ShimTest, TtyMismatchIsAnError) {
+  MakeBundle({"/bin/true"});
+  EXPECT_EQ(RunCommand(ShimArgs({"--tty"})), 1);
+  EXPECT_FALSE(sys::Exists(state_ + "/exit.json"));
+}
+
+TEST_F(ShimTest, FailedStartReportsError) {
+  MakeBundle({"/no/such/binary"});
+  EXPECT_EQ(RunCommand(ShimArgs({})), 1);
+  EXPECT_FALSE(sys::Exists(state_ + "/exit.json"));
+}
+
+TEST_F(ShimTest, SurvivesItsParent) {
+  MakeBundle({"/bin/sleep", "1000"});
+  // The spawning process (a stand-in for berthd) starts the shim and dies.
+  pid_t parent = ::fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    std::vector<std::string> argv = ShimArgs({});
+    std::vector<char*> args;
+    for (auto& s : argv) args.push_back(s.data());
+    args.push_back(nullptr);
+    pid_t pid;
+    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) ::_exit(1);
+    int status;
+    ::waitpid(pid, &status, 0);
+    ::kill(::getpid(), SIGKILL);
+  }
+  int status;
+  ASSERT_EQ(::waitpid(parent, &status, 0), parent);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ReadShimPid();
+  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(PidAlive(shim_pid_));
+  EXPECT_EQ(Control("kill 9"), "ok");
+  auto exit = WaitExit();
+  EXPECT_EQ(exit["exit_code"], 137);
+}
+
+TEST_F(ShimTest, KeepLeavesRuntimeStateUntilDeleted) {
+  MakeBundle({"/bin/true"});
+  StartShim({"--keep"});
+  EXPECT_EQ(WaitExit()["exit_code"], 0);
+  EXPECT_TRUE(sys::Exists(runtime_root_ + "/" + id_));
+  // Clean up with the runtime library's CLI twin so the leak check passes.
+  ASSERT_EQ(RunCommand({BERTH_RUNTIME_BINARY, "--root", runtime_root_, "delete", "-f", id_}), 0);
+}
+
+}  // namespace
+}  // namespace berth::shim
