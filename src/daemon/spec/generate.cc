@@ -12,6 +12,7 @@
 #include <set>
 
 #include "daemon/spec/internal.h"
+#include "oci/capability_names.h"
 
 namespace berth::daemon::spec {
 namespace {
@@ -22,51 +23,9 @@ using base::Result;
 using base::Status;
 using internal::CleanPath;
 
-constexpr std::array<const char*, 41> kCapNames = {"CAP_CHOWN",
-                                                   "CAP_DAC_OVERRIDE",
-                                                   "CAP_DAC_READ_SEARCH",
-                                                   "CAP_FOWNER",
-                                                   "CAP_FSETID",
-                                                   "CAP_KILL",
-                                                   "CAP_SETGID",
-                                                   "CAP_SETUID",
-                                                   "CAP_SETPCAP",
-                                                   "CAP_LINUX_IMMUTABLE",
-                                                   "CAP_NET_BIND_SERVICE",
-                                                   "CAP_NET_BROADCAST",
-                                                   "CAP_NET_ADMIN",
-                                                   "CAP_NET_RAW",
-                                                   "CAP_IPC_LOCK",
-                                                   "CAP_IPC_OWNER",
-                                                   "CAP_SYS_MODULE",
-                                                   "CAP_SYS_RAWIO",
-                                                   "CAP_SYS_CHROOT",
-                                                   "CAP_SYS_PTRACE",
-                                                   "CAP_SYS_PACCT",
-                                                   "CAP_SYS_ADMIN",
-                                                   "CAP_SYS_BOOT",
-                                                   "CAP_SYS_NICE",
-                                                   "CAP_SYS_RESOURCE",
-                                                   "CAP_SYS_TIME",
-                                                   "CAP_SYS_TTY_CONFIG",
-                                                   "CAP_MKNOD",
-                                                   "CAP_LEASE",
-                                                   "CAP_AUDIT_WRITE",
-                                                   "CAP_AUDIT_CONTROL",
-                                                   "CAP_SETFCAP",
-                                                   "CAP_MAC_OVERRIDE",
-                                                   "CAP_MAC_ADMIN",
-                                                   "CAP_SYSLOG",
-                                                   "CAP_WAKE_ALARM",
-                                                   "CAP_BLOCK_SUSPEND",
-                                                   "CAP_AUDIT_READ",
-                                                   "CAP_PERFMON",
-                                                   "CAP_BPF",
-                                                   "CAP_CHECKPOINT_RESTORE"};
-
 int CapabilityNumber(std::string_view name) {
-  for (size_t i = 0; i < kCapNames.size(); ++i)
-    if (name == kCapNames[i]) return static_cast<int>(i);
+  for (size_t i = 0; i < oci::kCapabilityNames.size(); ++i)
+    if (name == oci::kCapabilityNames[i]) return static_cast<int>(i);
   return -1;
 }
 
@@ -76,8 +35,8 @@ bool HostHas(const HostFacts& host, int cap) {
 
 std::vector<std::string> HostCapabilities(const HostFacts& host) {
   std::vector<std::string> out;
-  for (size_t i = 0; i < kCapNames.size(); ++i)
-    if (HostHas(host, static_cast<int>(i))) out.emplace_back(kCapNames[i]);
+  for (size_t i = 0; i < oci::kCapabilityNames.size(); ++i)
+    if (HostHas(host, static_cast<int>(i))) out.emplace_back(oci::kCapabilityNames[i]);
   return out;
 }
 
@@ -692,8 +651,8 @@ const std::vector<std::string>& DefaultCapabilities() {
 }
 
 std::string CapabilityName(int cap) {
-  if (cap < 0 || cap >= static_cast<int>(kCapNames.size())) return "";
-  return kCapNames[cap];
+  if (cap < 0 || cap >= static_cast<int>(oci::kCapabilityNames.size())) return "";
+  return oci::kCapabilityNames[cap];
 }
 
 Result<std::vector<std::string>> ResolveCapabilities(const HostConfig& h, const HostFacts& host) {
