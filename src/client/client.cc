@@ -27,23 +27,14 @@ base::Error Transport(const std::string& path, const std::string& what) {
   return base::Error::Unavailable(what + " (" + path + ")");
 }
 
-}  // namespace
-
-std::string_view Response::Header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
-  }
-  return {};
-}
-
-base::Result<Response> Client::Do(std::string_view method, std::string_view target,
-                                  std::string_view body, std::string_view content_type,
-                                  const std::vector<std::pair<std::string, std::string>>& headers) {
-  asio::io_context ioc;
-  Local::socket socket(ioc);
+// Connects to the daemon's socket and writes one request (Connection: close).
+base::Status SendRequest(Local::socket& socket, const std::string& socket_path,
+                         std::string_view method, std::string_view target, std::string_view body,
+                         std::string_view content_type,
+                         const std::vector<std::pair<std::string, std::string>>& headers) {
   beast::error_code ec;
-  socket.connect(Local::endpoint(socket_path_), ec);
-  if (ec) return base::Fail(Transport(socket_path_, "connect: " + ec.message()));
+  socket.connect(Local::endpoint(socket_path), ec);
+  if (ec) return base::Fail(Transport(socket_path, "connect: " + ec.message()));
 
   http::request<http::string_body> req;
   req.method_string(beast::string_view(method.data(), method.size()));
@@ -60,7 +51,26 @@ base::Result<Response> Client::Do(std::string_view method, std::string_view targ
   req.keep_alive(false);
   req.prepare_payload();
   http::write(socket, req, ec);
-  if (ec) return base::Fail(Transport(socket_path_, "send request: " + ec.message()));
+  if (ec) return base::Fail(Transport(socket_path, "send request: " + ec.message()));
+  return {};
+}
+
+}  // namespace
+
+std::string_view Response::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
+  }
+  return {};
+}
+
+base::Result<Response> Client::Do(std::string_view method, std::string_view target,
+                                  std::string_view body, std::string_view content_type,
+                                  const std::vector<std::pair<std::string, std::string>>& headers) {
+  asio::io_context ioc;
+  Local::socket socket(ioc);
+  TRY(SendRequest(socket, socket_path_, method, target, body, content_type, headers));
+  beast::error_code ec;
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -85,25 +95,8 @@ base::Result<Response> Client::Stream(
     const std::function<bool(std::string_view)>& on_data) {
   asio::io_context ioc;
   Local::socket socket(ioc);
+  TRY(SendRequest(socket, socket_path_, method, target, body, content_type, headers));
   beast::error_code ec;
-  socket.connect(Local::endpoint(socket_path_), ec);
-  if (ec) return base::Fail(Transport(socket_path_, "connect: " + ec.message()));
-
-  http::request<http::string_body> req;
-  req.method_string(beast::string_view(method.data(), method.size()));
-  req.target(beast::string_view(target.data(), target.size()));
-  req.version(11);
-  req.set(http::field::host, "berth");
-  req.set(http::field::user_agent, "berth-client");
-  if (!content_type.empty())
-    req.set(http::field::content_type,
-            beast::string_view(content_type.data(), content_type.size()));
-  for (const auto& [k, v] : headers) req.insert(k, v);
-  req.body() = std::string(body);
-  req.keep_alive(false);
-  req.prepare_payload();
-  http::write(socket, req, ec);
-  if (ec) return base::Fail(Transport(socket_path_, "send request: " + ec.message()));
 
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
