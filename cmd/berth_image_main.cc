@@ -17,6 +17,7 @@
 
 #include "archive/stream.h"
 #include "base/strings.h"
+#include "cli/format.h"
 #include "daemon/image_stores.h"
 #include "daemon/registry_fetcher.h"
 #include "image/content/content_store.h"
@@ -43,35 +44,8 @@ int Report(const base::Error& e) {
   return 1;
 }
 
-// Docker's units.HumanSizeWithPrecision(size, 3): decimal units.
-std::string HumanSize(int64_t bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-  double v = double(bytes);
-  int u = 0;
-  while (v >= 1000 && u < 5) {
-    v /= 1000;
-    ++u;
-  }
-  std::string s = fmt::format("{:.3g}", v);
-  return s + units[u];
-}
-
-// Docker's units.HumanDuration + " ago".
-std::string Ago(int64_t unix_seconds) {
-  if (unix_seconds <= 0) return "N/A";
-  int64_t d = int64_t(time(nullptr)) - unix_seconds;
-  if (d < 1) return "Less than a second ago";
-  if (d < 60) return fmt::format("{} seconds ago", d);
-  int64_t m = d / 60, h = d / 3600, days = h / 24;
-  if (m == 1) return "About a minute ago";
-  if (m < 60) return fmt::format("{} minutes ago", m);
-  if (h == 1) return "About an hour ago";
-  if (h < 48) return fmt::format("{} hours ago", h);
-  if (h < 24 * 7 * 2) return fmt::format("{} days ago", days);
-  if (h < 24 * 30 * 2) return fmt::format("{} weeks ago", days / 7);
-  if (h < 24 * 365 * 2) return fmt::format("{} months ago", days / 30);
-  return fmt::format("{} years ago", days / 365);
-}
+using cli::Ago;
+using cli::HumanSize;
 
 int Pull(Stores& s, const std::string& text, const std::string& platform_text,
          const registry::RegistryHosts& hosts) {
