@@ -27,6 +27,12 @@ extern char** environ;
 namespace berth {
 namespace {
 
+// Debian's interpreter, which has python3-docker (scripts/setup); a python3 earlier on PATH
+// (pyenv) may lack it.
+std::string Python() {
+  return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
 using namespace std::chrono_literals;
 
 std::string ReadAll(const std::string& path) {
@@ -322,11 +328,12 @@ TEST_F(DaemonTest, DockerCliVersionAndInfo) {
 }
 
 TEST_F(DaemonTest, DockerPyVersionAndPing) {
-  if (Shell("python3 -c 'import docker'").first != 0) GTEST_SKIP() << "no docker-py";
-  auto [rc, out] = Shell(
-      "python3 -c \"import docker; c = docker.DockerClient(base_url='unix://" + daemon_->sock() +
-      "'); v = c.version(); assert v['ApiVersion'] == '1.41', v; assert c.ping() is True; "
-      "print('API', v['ApiVersion'], c.api.api_version)\"");
+  if (Shell(Python() + " -c 'import docker'").first != 0) GTEST_SKIP() << "no docker-py";
+  auto [rc, out] =
+      Shell(Python() + " -c \"import docker; c = docker.DockerClient(base_url='unix://" +
+            daemon_->sock() +
+            "'); v = c.version(); assert v['ApiVersion'] == '1.41', v; assert c.ping() is True; "
+            "print('API', v['ApiVersion'], c.api.api_version)\"");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("API 1.41 1.41"), std::string::npos) << out;
 }
@@ -403,10 +410,11 @@ TEST(SystemdTest, SocketActivationAndReadyNotification) {
       "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1')\n"
       "os.execv(sys.argv[2], sys.argv[2:])\n";
   std::ofstream(dir + "/activate.py") << py;
-  std::string cmd = "NOTIFY_SOCKET=" + notify + " python3 " + dir + "/activate.py " + sock + " " +
-                    BERTHD_PATH + " -H fd:// --data-root " + dir + "/data --exec-root " + dir +
-                    "/exec --pidfile " + dir + "/p.pid --config-file " + dir +
-                    "/daemon.json >/dev/null 2>" + dir + "/log & echo $!";
+  std::string cmd = "NOTIFY_SOCKET=" + notify + " " + Python() + " " + dir + "/activate.py " +
+                    sock + " " + BERTHD_PATH + " -H fd:// --data-root " + dir +
+                    "/data --exec-root " + dir + "/exec --pidfile " + dir +
+                    "/p.pid --config-file " + dir + "/daemon.json >/dev/null 2>" + dir +
+                    "/log & echo $!";
   auto [rc, pid_text] = Shell(cmd);
   ASSERT_EQ(rc, 0);
   pid_t pid = std::stoi(pid_text);

@@ -28,6 +28,12 @@ extern char** environ;
 namespace berth {
 namespace {
 
+// Debian's interpreter, which has python3-docker (scripts/setup); a python3 earlier on PATH
+// (pyenv) may lack it.
+std::string Python() {
+  return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -402,7 +408,7 @@ TEST_F(DaemonImagesTest, BerthCli) {
 }
 
 TEST_F(DaemonImagesTest, DockerPy) {
-  if (Shell("python3 -c 'import docker'").first != 0) GTEST_SKIP() << "no docker-py";
+  if (Shell(Python() + " -c 'import docker'").first != 0) GTEST_SKIP() << "no docker-py";
   std::string script = dir_ + "/py.py";
   std::ofstream(script) << "import docker, sys\n"
                         << "c = docker.DockerClient(base_url='unix://" << sock_ << "')\n"
@@ -415,7 +421,7 @@ TEST_F(DaemonImagesTest, DockerPy) {
                         << "assert c.images.list() == []\n"
                         << "try:\n  c.images.get('" << Ref() << "')\n  sys.exit(3)\n"
                         << "except docker.errors.ImageNotFound:\n  print('gone')\n";
-  auto [rc, out] = Shell("python3 " + script);
+  auto [rc, out] = Shell(Python() + " " + script);
   EXPECT_EQ(rc, 0) << out << Log();
   EXPECT_NE(out.find("gone"), std::string::npos) << out;
 }
