@@ -41,6 +41,32 @@ class WriterSink : public FetchSink {
   const std::function<bool()>& aborted_;
 };
 
+// Tees fetched bytes into a content writer and a pipe feeding an extraction. After a Restart the
+// pipe is failed (the extraction is abandoned) and only the writer gets the bytes.
+class TeeSink : public FetchSink {
+ public:
+  TeeSink(ContentWriter& writer, BlobPipe& pipe, const std::function<bool()>& aborted)
+      : writer_(writer), pipe_(pipe), aborted_(aborted) {}
+  Status Write(std::string_view data) override {
+    if (aborted_()) return Fail(Error::Unavailable("pull aborted"));
+    TRY(writer_.Write(data));
+    if (!restarted_) (void)pipe_.Push(data);
+    return {};
+  }
+  Status Restart() override {
+    if (!restarted_) pipe_.Fail(Error::Unavailable("download restarted"));
+    restarted_ = true;
+    return writer_.Truncate();
+  }
+  bool restarted() const { return restarted_; }
+
+ private:
+  ContentWriter& writer_;
+  BlobPipe& pipe_;
+  const std::function<bool()>& aborted_;
+  bool restarted_ = false;
+};
+
 struct LayerJob {
   oci::Descriptor desc;
   oci::Digest diff_id;
@@ -58,9 +84,17 @@ std::string LeaseId() {
 
 }  // namespace
 
+// Asks Download to extract the layer while it downloads; `result` is set when that worked.
+struct StreamedExtract {
+  oci::Digest diff_id;
+  UnpackProgressFn progress;
+  std::optional<ExtractedLayer> result;
+};
+
 Status Puller::Download(const oci::ImageReference& ref, const oci::Descriptor& blob,
                         const std::function<bool()>& aborted,
-                        const std::function<void(int64_t, int64_t)>& progress) {
+                        const std::function<void(int64_t, int64_t)>& progress,
+                        StreamedExtract* stream) {
   auto ctx = "download " + blob.digest.ToString();
   // A digest mismatch after resuming means the partial bytes were bad: one retry from 0.
   for (int attempt = 0;; ++attempt) {
@@ -76,6 +110,42 @@ Status Puller::Download(const oci::ImageReference& ref, const oci::Descriptor& b
     }
     ContentWriter& w = **writer;
     int64_t offset = w.Offset();
+    if (stream && offset == 0 && attempt == 0 && blob.size != 0) {
+      // Fresh download: extract on a second thread as the bytes arrive.
+      BlobPipe pipe;
+      std::optional<Result<ExtractedLayer>> extracted;
+      std::thread extractor([&] {
+        extracted = Unpacker(content_, snapshots_)
+                        .ExtractFrom(pipe, blob, stream->diff_id, stream->progress);
+        pipe.CloseReader();
+      });
+      auto discard = [&] {
+        if (extracted && *extracted) (void)snapshots_->DiscardLayerDir((*extracted)->dir);
+      };
+      TeeSink sink(w, pipe, aborted);
+      Status fetched = fetcher_->FetchBlob(ref, blob, sink, offset, progress);
+      if (!fetched) {
+        pipe.Fail(Error::Unavailable("download failed"));
+        extractor.join();
+        discard();
+        return Fail(std::move(fetched.error()).Context(ctx));
+      }
+      pipe.Finish();
+      // The fsync and digest check overlap the end of the extraction.
+      auto committed = w.Commit();
+      extractor.join();
+      if (!committed) {
+        discard();
+        return Fail(std::move(committed.error()).Context(ctx));
+      }
+      if (sink.restarted()) {
+        discard();
+      } else if (*extracted) {
+        stream->result = std::move(**extracted);
+      }
+      // Else the extraction failed: the caller extracts from the store (and reports its error).
+      return {};
+    }
     if (offset < blob.size || blob.size < 0) {
       WriterSink sink(w, aborted);
       TRY_CTX(fetcher_->FetchBlob(ref, blob, sink, offset, progress), ctx);
@@ -188,22 +258,37 @@ Result<PullResult> Puller::Pull(const oci::ImageReference& ref, const PullOption
         std::lock_guard lock(mu);
         emit({id, status, done, total});
       };
+      std::optional<ExtractedLayer> streamed;
       if (!content_->Exists(j.desc.digest)) {
-        Status s = Download(ref, j.desc, aborted, [&](int64_t done, int64_t total) {
-          on_bytes("Downloading", done, total);
-        });
+        int64_t last_extract = -1;
+        StreamedExtract stream;
+        stream.diff_id = j.diff_id;
+        // From the extraction thread, while Downloading events still come from this one.
+        stream.progress = [&](int64_t done, int64_t total) {
+          if (done != total && last_extract >= 0 && done - last_extract < (1 << 20)) return;
+          last_extract = done;
+          std::lock_guard lock(mu);
+          emit({id, "Extracting", done, total});
+        };
+        Status s = Download(
+            ref, j.desc, aborted,
+            [&](int64_t done, int64_t total) { on_bytes("Downloading", done, total); }, &stream);
         if (!s) return fail(std::move(s.error()));
+        streamed = std::move(stream.result);
         std::lock_guard lock(mu);
         emit({id, "Verifying Checksum"});
         emit({id, "Download complete"});
+        if (streamed) emit({id, "Extracting", j.desc.size, j.desc.size});
       } else {
         std::lock_guard lock(mu);
         emit({id, "Download complete"});
       }
       last = -1;
-      auto extracted = unpacker.Extract(j.desc, j.diff_id, [&](int64_t done, int64_t total) {
-        on_bytes("Extracting", done, total);
-      });
+      auto extracted = streamed ? Result<ExtractedLayer>(std::move(*streamed))
+                                : unpacker.Extract(j.desc, j.diff_id, [&](int64_t done,
+                                                                          int64_t total) {
+                                    on_bytes("Extracting", done, total);
+                                  });
       if (!extracted) return fail(std::move(extracted.error()));
       std::lock_guard lock(mu);
       if (abort) {

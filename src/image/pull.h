@@ -1,6 +1,10 @@
 // Puller: pulls an image from a registry (through a Fetcher) into the content store, the
 // snapshots and the metadata. Layers download in parallel (a small thread pool) and each is
-// extracted as soon as it is whole, in parallel too; snapshots are committed base first.
+// extracted in parallel too; snapshots are committed base first. A layer downloaded from byte 0
+// is extracted while it downloads (its bytes teed into an extraction thread); its snapshot is
+// committed only once the blob's digest (ContentWriter::Commit) and the diff_id are verified.
+// Resumed downloads, blobs already present and downloads that fail or restart are extracted
+// from the store once whole.
 //
 // Crash safety: blobs become visible only when whole and verified (ContentStore), snapshots only
 // when whole (Snapshotter), and the image record last, in one transaction. Everything a pull
@@ -30,7 +34,9 @@ namespace berth::image {
 // {"status": "Downloading", "progressDetail": {"current": 1, "total": 2}, "id": "abc123def456"}.
 // Per-layer statuses, in order: "Pulling fs layer", "Waiting", "Downloading" (current/total),
 // "Verifying Checksum", "Download complete", "Extracting" (current/total), "Pull complete";
-// or "Already exists" for a layer whose snapshot is present.
+// or "Already exists" for a layer whose snapshot is present. A layer extracted while it downloads
+// interleaves "Extracting" with "Downloading", then sends "Download complete", one last
+// "Extracting" (total/total) and "Pull complete".
 struct PullProgress {
   std::string id;  // 12 hex characters of the layer blob digest
   std::string status;
@@ -58,6 +64,8 @@ struct PullResult {
   bool updated = true;
 };
 
+struct StreamedExtract;  // pull.cc
+
 // The stores and fetcher are not owned and must outlive the Puller. Pull may be called from
 // several threads at once (each call has its own workers).
 class Puller {
@@ -72,7 +80,8 @@ class Puller {
  private:
   base::Status Download(const oci::ImageReference& ref, const oci::Descriptor& blob,
                         const std::function<bool()>& aborted,
-                        const std::function<void(int64_t, int64_t)>& progress);
+                        const std::function<void(int64_t, int64_t)>& progress,
+                        StreamedExtract* stream = nullptr);
 
   ContentStore* content_;
   MetadataStore* meta_;

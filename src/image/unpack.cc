@@ -3,6 +3,9 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "archive/compression.h"
 #include "archive/stream.h"
 #include "base/scope_guard.h"
@@ -41,15 +44,79 @@ class CountingSource : public archive::ByteSource {
 
 }  // namespace
 
+bool BlobPipe::Push(std::string_view data) {
+  if (data.empty()) return true;
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return reader_closed_ || queued_ < capacity_; });
+  if (reader_closed_) return false;
+  chunks_.emplace_back(data);
+  queued_ += data.size();
+  cv_.notify_all();
+  return true;
+}
+
+void BlobPipe::Finish() {
+  std::lock_guard lock(mu_);
+  finished_ = true;
+  cv_.notify_all();
+}
+
+void BlobPipe::Fail(Error error) {
+  std::lock_guard lock(mu_);
+  if (!error_) error_ = std::move(error);
+  chunks_.clear();
+  queued_ = 0;
+  front_pos_ = 0;
+  cv_.notify_all();
+}
+
+void BlobPipe::CloseReader() {
+  std::lock_guard lock(mu_);
+  reader_closed_ = true;
+  chunks_.clear();
+  queued_ = 0;
+  front_pos_ = 0;
+  cv_.notify_all();
+}
+
+Result<size_t> BlobPipe::Read(void* buf, size_t size) {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return error_ || finished_ || !chunks_.empty(); });
+  if (error_) return base::Fail(*error_);
+  size_t n = 0;
+  auto* out = static_cast<char*>(buf);
+  while (n < size && !chunks_.empty()) {
+    const std::string& c = chunks_.front();
+    size_t take = std::min(size - n, c.size() - front_pos_);
+    std::memcpy(out + n, c.data() + front_pos_, take);
+    n += take;
+    front_pos_ += take;
+    if (front_pos_ == c.size()) {
+      chunks_.pop_front();
+      front_pos_ = 0;
+    }
+  }
+  queued_ -= n;
+  if (n > 0) cv_.notify_all();
+  return n;
+}
+
 Result<ExtractedLayer> Unpacker::Extract(const oci::Descriptor& layer, const oci::Digest& diff_id,
                                          const UnpackProgressFn& progress) {
   auto ctx = "unpack layer " + layer.digest.ToString();
   auto blob = TRY_CTX(content_->Open(layer.digest), ctx);
+  archive::FdSource file(blob.get());
+  return ExtractFrom(file, layer, diff_id, progress);
+}
+
+Result<ExtractedLayer> Unpacker::ExtractFrom(archive::ByteSource& in, const oci::Descriptor& layer,
+                                             const oci::Digest& diff_id,
+                                             const UnpackProgressFn& progress) {
+  auto ctx = "unpack layer " + layer.digest.ToString();
   std::string dir = TRY_CTX(snapshots_->PrepareLayerDir(), ctx);
   base::ScopeGuard discard([&] { (void)snapshots_->DiscardLayerDir(dir); });
 
-  archive::FdSource file(blob.get());
-  CountingSource counted(file, layer.size, progress);
+  CountingSource counted(in, layer.size, progress);
   oci::Sha256 hash;
   archive::StreamTaps taps;
   taps.uncompressed = [&hash](const void* data, size_t size) { hash.Update(data, size); };

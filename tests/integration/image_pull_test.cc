@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "archive/archive.h"
+#include "archive/compression.h"
 #include "base/scope_guard.h"
 #include "daemon/registry_fetcher.h"
 #include "image/content/content_store.h"
@@ -541,6 +542,75 @@ TEST_F(ImagePullTest, PullSurvivesSigkill) {
     break;
   }
   EXPECT_TRUE(stores_->meta->Check());
+}
+
+// Serves `bytes` in place of one blob without checking them (a fetcher that does not verify, or
+// corruption after its check), in 64 KiB writes so that a streamed extraction sees them arrive.
+class SubstitutingFetcher : public Fetcher {
+ public:
+  SubstitutingFetcher(Fetcher* inner, oci::Digest digest, std::string bytes)
+      : inner_(inner), digest_(std::move(digest)), bytes_(std::move(bytes)) {}
+  base::Result<ResolvedImage> Resolve(const oci::ImageReference& ref,
+                                      const oci::Platform& platform) override {
+    return inner_->Resolve(ref, platform);
+  }
+  base::Status FetchBlob(const oci::ImageReference& ref, const oci::Descriptor& blob,
+                         FetchSink& sink, int64_t offset,
+                         const FetchProgressFn& progress) override {
+    if (blob.digest != digest_) return inner_->FetchBlob(ref, blob, sink, offset, progress);
+    for (size_t i = size_t(offset); i < bytes_.size(); i += 65536) {
+      auto s = sink.Write(std::string_view(bytes_).substr(i, 65536));
+      if (!s) return s;
+      if (progress) progress(int64_t(std::min(bytes_.size(), i + 65536)), blob.size);
+    }
+    return {};
+  }
+
+ private:
+  Fetcher* inner_;
+  oci::Digest digest_;
+  std::string bytes_;
+};
+
+// A blob whose bytes do not match its digest, arriving while it is extracted: the pull fails and
+// leaves neither the blob nor a snapshot (nor a prepared layer dir). Two cases: a changed gzip
+// header mtime (the extraction and the diff_id check succeed, only the blob digest fails) and
+// one flipped byte in the deflate stream (the extraction fails too).
+TEST_F(ImagePullTest, CorruptBlobDuringStreamedExtractLeavesNothing) {
+  TestImage img = MakeImage({*base_gz_}, "amd64", "corrupt");
+  ASSERT_NO_FATAL_FAILURE(Push(img, "berth/corrupt", "v1"));
+  const Blob& blob = base_gz_->blob;
+  // The gzip header's MTIME changed: the same size and the same tar (the extraction and the
+  // diff_id check succeed), only the blob digest differs.
+  std::string retimed = blob.bytes;
+  ASSERT_GT(retimed.size(), 10u);
+  retimed[4] ^= 0x01;
+  std::string flipped = blob.bytes;
+  flipped[flipped.size() / 2] ^= 0x40;
+
+  auto chain = oci::ChainIds({base_gz_->diff_id});
+  for (const std::string* bad : {&retimed, &flipped}) {
+    SCOPED_TRACE(bad == &flipped ? "flipped byte" : "retimed");
+    SubstitutingFetcher fetcher(fetcher_.get(), blob.desc.digest, *bad);
+    Puller puller(stores_->content.get(), stores_->meta.get(), stores_->snapshots.get(),
+                  &fetcher);
+    PullOptions o;
+    o.platform = *oci::ParsePlatform("linux/amd64");
+    auto r = puller.Pull(Ref("berth/corrupt:v1"), o);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("mismatch"), std::string::npos) << r.error().message();
+    EXPECT_FALSE(stores_->content->Exists(blob.desc.digest));
+    EXPECT_FALSE(stores_->snapshots->Exists(chain[0]));
+    EXPECT_FALSE(stores_->meta->GetSnapshot(chain[0]));
+    for (const auto& e : fs::directory_iterator(stores_->snapshots->root()))
+      EXPECT_EQ(e.path().filename().string().rfind("tmp-", 0), std::string::npos) << e.path();
+    EXPECT_FALSE(stores_->meta->ResolveName(Domain() + "/berth/corrupt:v1"));
+  }
+  // The real bytes still pull (and stream) fine afterwards.
+  auto r = Pull("berth/corrupt:v1");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(stores_->content->Exists(blob.desc.digest));
+  EXPECT_TRUE(stores_->snapshots->Exists(chain[0]));
 }
 
 TEST_F(ImagePullTest, BerthImageBinaryPulls) {
