@@ -12,7 +12,10 @@
 #include "base/log.h"
 #include "base/scope_guard.h"
 #include "base/strings.h"
+#include "daemon/container_routes.h"
+#include "daemon/container_store.h"
 #include "daemon/host.h"
+#include "daemon/host_probe.h"
 #include "daemon/image_routes.h"
 #include "daemon/image_stores.h"
 #include "daemon/listener.h"
@@ -106,6 +109,16 @@ base::Status RunDaemon(const DaemonConfig& config) {
   Router router;
   AddSystemRoutes(router, &engine);
   AddImageRoutes(router, &image_context);
+  auto containers =
+      TRY_CTX(ContainerStore::Open(config.data_root + "/containers"), "open container store");
+  ContainerContext container_context;
+  container_context.images = &images;
+  container_context.containers = containers.get();
+  container_context.data_root = config.data_root;
+  container_context.exec_root = config.exec_root;
+  container_context.shim_binary = DefaultShimPath();
+  container_context.host = ProbeSpecHostFacts();
+  AddContainerRoutes(router, &container_context);
   Server server(std::move(options), &router);
   TRY(server.Start());
 

@@ -1,0 +1,634 @@
+// Handlers of the container routes; see container_routes.h and the Engine API reference in
+// /work/shared/reference/docker-engine-api.md.
+#include "daemon/container_routes.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "base/time.h"
+#include "daemon/query.h"
+#include "image/image_service.h"
+#include "oci/image_spec.h"
+#include "oci/runtime_config.h"
+#include "sys/file.h"
+#include "sys/mount.h"
+#include "sys/socket.h"
+#include "sys/unique_fd.h"
+
+extern char** environ;
+
+namespace berth::daemon {
+namespace {
+
+using base::Error;
+using base::Fail;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr int64_t kMaxConfigSize = 8 << 20;
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = getrandom(raw.data() + got, bytes - got, 0);
+    if (n > 0) got += size_t(n);
+  }
+  std::string out;
+  for (unsigned char c : raw) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+// A docker-style "adjective_name"; a random suffix makes collisions practically impossible.
+std::string GenerateName() {
+  static const char* kAdjectives[] = {"brave", "calm", "eager", "fervent", "gallant", "happy",
+                                      "jolly", "keen", "lucid", "nifty",   "quirky",  "serene"};
+  static const char* kNames[] = {"hopper",   "lovelace", "turing",   "ritchie",
+                                 "thompson", "knuth",    "dijkstra", "liskov",
+                                 "torvalds", "wirth",    "kay",      "hamilton"};
+  std::string r = RandomHex(3);
+  unsigned v = std::stoul(r, nullptr, 16);
+  return fmt::format("{}_{}_{}", kAdjectives[v % std::size(kAdjectives)],
+                     kNames[(v / 16) % std::size(kNames)], r.substr(0, 4));
+}
+
+bool ValidName(std::string_view n) {
+  if (n.size() < 2) return false;
+  for (size_t i = 0; i < n.size(); ++i) {
+    char c = n[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
+  }
+  return true;
+}
+
+struct Paths {
+  std::string bundle, rootfs, state, runtime_root, log, data;
+};
+
+Paths PathsOf(const ContainerContext* ctx, const std::string& id) {
+  Paths p;
+  p.bundle = ctx->exec_root + "/containers/" + id + "/bundle";
+  p.rootfs = p.bundle + "/rootfs";
+  p.state = ctx->exec_root + "/shim/" + id;
+  p.runtime_root = ctx->exec_root + "/runtime";
+  p.data = ctx->containers->Dir(id);
+  p.log = p.data + "/" + id + "-json.log";
+  return p;
+}
+
+// Brings rec.state up to date with the shim's state dir: exit.json = exited; a shim that died
+// without writing it (SIGKILLed) = exited with 255. Persists a change.
+void Refresh(const ContainerContext* ctx, ContainerRecord& rec) {
+  if (rec.state.status != "running") return;
+  Paths p = PathsOf(ctx, rec.id);
+  if (auto text = sys::ReadFile(p.state + "/exit.json")) {
+    try {
+      json j = json::parse(*text);
+      rec.state.exit_code = j.value("exit_code", 0);
+      rec.state.oom_killed = j.value("oom_killed", false);
+      rec.state.finished_at = j.value("finished_at", base::NowRfc3339Nano());
+    } catch (const json::exception& e) {
+      rec.state.exit_code = 255;
+      rec.state.error = std::string("exit.json: ") + e.what();
+    }
+  } else {
+    auto pid_text = sys::ReadFile(p.state + "/shim.pid");
+    int shim_pid = pid_text ? std::atoi(std::string(base::Trim(*pid_text)).c_str()) : 0;
+    if (shim_pid > 0 && (kill(shim_pid, 0) == 0 || errno == EPERM)) return;
+    // The shim writes exit.json before it removes shim.pid; check again to close that window.
+    if (sys::ReadFile(p.state + "/exit.json")) return Refresh(ctx, rec);
+    rec.state.exit_code = 255;
+    rec.state.error = "container monitor (berth-shim) died";
+    rec.state.finished_at = base::NowRfc3339Nano();
+  }
+  rec.state.status = "exited";
+  rec.state.pid = 0;
+  if (auto st = ctx->containers->Update(rec); !st)
+    base::LogWarn("container {}: {}", rec.id, st.error().message());
+}
+
+base::Result<ContainerRecord> FindFresh(const ContainerContext* ctx, const std::string& name) {
+  ContainerRecord rec = TRY(ctx->containers->Find(name));
+  Refresh(ctx, rec);
+  return rec;
+}
+
+// Polls for the container to stop running; false on timeout (negative: none).
+bool WaitExit(const ContainerContext* ctx, ContainerRecord& rec, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    Refresh(ctx, rec);
+    if (rec.state.status != "running") return true;
+    if (limit.count() >= 0 && std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+// One request on the shim's control.sock ("kill SIG"); the reply must be "ok".
+base::Status ShimControl(const ContainerContext* ctx, const std::string& id,
+                         const std::string& line) {
+  sys::UniqueFd fd = TRY(sys::ConnectUnix(PathsOf(ctx, id).state + "/control.sock"));
+  TRY(sys::WriteAll(fd.get(), line + "\n"));
+  std::string reply;
+  char c;
+  while (reply.size() < 4096) {
+    ssize_t n = read(fd.get(), &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    reply += c;
+  }
+  if (reply == "ok") return {};
+  if (base::StartsWith(reply, "error ")) reply = reply.substr(6);
+  return Fail(Error::Internal(reply.empty() ? "berth-shim closed the control socket" : reply));
+}
+
+base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
+                         const std::string& target) {
+  auto mounts = TRY(ctx->images->snapshots->ContainerMounts(id));
+  if (mounts.empty()) return Fail(Error::Internal("snapshot has no mounts"));
+  const image::MountSpec& m = mounts.front();
+  TRY(sys::MkdirAll(target, 0755));
+  // A rootfs left mounted by an earlier start is replaced, not stacked.
+  (void)umount2(target.c_str(), MNT_DETACH);
+  if (m.type == "bind") return sys::Mount(m.source, target, "", MS_BIND | MS_REC, "");
+  std::string data;
+  for (const auto& o : m.options) data += (data.empty() ? "" : ",") + o;
+  return sys::Mount(m.source, target, m.type, 0, data);
+}
+
+void UnmountRootfs(const std::string& target) {
+  // Lazy: a process still holding a file open in it must not make rm fail.
+  if (umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    base::LogWarn("umount {}: {}", target, strerror(errno));
+}
+
+// Runs berth-shim and waits for its first process: exit 0 once the container runs, else 1 with
+// the error on stderr.
+base::Status SpawnShim(const ContainerContext* ctx, const ContainerRecord& rec, const Paths& p) {
+  std::vector<std::string> args = {ctx->shim_binary, "--id",        rec.id,  "--bundle",
+                                   p.bundle,         "--state-dir", p.state, "--runtime-root",
+                                   p.runtime_root,   "--log-path",  p.log};
+  if (rec.tty) args.push_back("--tty");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int pipefd[2];
+  // O_CLOEXEC: a shim spawned concurrently for another container must not keep our write end.
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
+  sys::UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // berthd blocks SIGTERM/SIGINT for sigwait; the shim must not inherit that mask.
+  sigset_t empty;
+  sigemptyset(&empty);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  int err = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) return Fail(Error::FromErrno(err, "spawn " + ctx->shim_binary));
+  wr = sys::UniqueFd();
+  std::string out = sys::ReadFd(rd.get()).value_or("");
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  std::string msg(base::Trim(out));
+  if (base::StartsWith(msg, "berth-shim: ")) msg = msg.substr(12);
+  if (msg.empty()) msg = fmt::format("berth-shim failed (status {})", status);
+  return Fail(Error::Internal(msg));
+}
+
+int ReadInitPid(const Paths& p, const std::string& id) {
+  auto text = sys::ReadFile(p.runtime_root + "/" + id + "/state.json");
+  if (!text) return 0;
+  try {
+    return json::parse(*text).value("pid", 0);
+  } catch (const json::exception&) {
+    return 0;
+  }
+}
+
+std::string HostsFile(const std::string& hostname) {
+  return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+         "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+         "ff02::2\tip6-allrouters\n127.0.0.1\t" +
+         hostname + "\n";
+}
+
+base::Result<Response> Create(ContainerContext* ctx, Request& req) {
+  Query q(req.query);
+  spec::CreateRequest cr = TRY(spec::ParseCreateRequest(req.body));
+  TRY(spec::ValidateCreateRequest(cr));
+  if (cr.config.image.empty()) return Fail(Error::InvalidArgument("No image specified"));
+  std::string name = q.Get("name");
+  if (base::StartsWith(name, "/")) name = name.substr(1);
+  if (!name.empty() && !ValidName(name))
+    return Fail(Error::InvalidArgument(fmt::format(
+        "Invalid container name ({}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)));
+  if (name.empty()) name = GenerateName();
+  if (auto other = ctx->containers->Find(name); other && other->name == name)
+    return Fail(Error::Conflict(fmt::format(
+        "Conflict. The container name \"/{}\" is already in use by container \"{}\". You have to "
+        "remove (or rename) that container to be able to reuse that name.",
+        name, other->id)));
+
+  image::ImageRecord image = TRY(ctx->images->service->Resolve(cr.config.image));
+  std::string raw =
+      TRY_CTX(ctx->images->content->ReadAll(image.id, kMaxConfigSize), "image config");
+  oci::ImageConfig image_config = TRY_CTX(oci::ParseImageConfig(raw), "image config");
+
+  ContainerRecord rec;
+  rec.id = RandomHex(32);
+  rec.name = name;
+  rec.image = cr.config.image;
+  rec.image_id = image.id.ToString();
+  rec.created = base::NowRfc3339Nano();
+  rec.request = req.body.empty() ? "{}" : req.body;
+  rec.tty = cr.config.tty;
+  Paths p = PathsOf(ctx, rec.id);
+
+  // Everything below is undone on failure, so a refused create leaves nothing behind.
+  bool snapshot = false;
+  auto cleanup = [&] {
+    if (snapshot) (void)ctx->images->snapshots->RemoveContainer(rec.id);
+    (void)sys::RemoveAll(ctx->exec_root + "/containers/" + rec.id);
+    (void)sys::RemoveAll(p.data);
+  };
+  auto fail = [&](const Error& e) -> base::Result<Response> {
+    cleanup();
+    return Fail(e);
+  };
+
+  std::optional<oci::Digest> parent;
+  if (!image.layers.empty()) parent = image.layers.back().chain_id;
+  if (auto m = ctx->images->snapshots->PrepareContainer(rec.id, parent); !m) return fail(m.error());
+  snapshot = true;
+  if (auto st = sys::MkdirAll(p.rootfs, 0755); !st) return fail(st.error());
+  if (auto st = sys::MkdirAll(p.data, 0710); !st) return fail(st.error());
+
+  bool host_net = cr.host_config.network_mode == "host";
+  std::string hostname = !cr.config.hostname.empty() ? cr.config.hostname
+                         : host_net                  ? ctx->host.hostname
+                                                     : rec.id.substr(0, 12);
+  spec::ContainerPaths cp;
+  cp.id = rec.id;
+  cp.rootfs = p.rootfs;
+  cp.hostname_file = p.data + "/hostname";
+  cp.hosts_file = p.data + "/hosts";
+  cp.resolv_conf_file = p.data + "/resolv.conf";
+  std::string resolv = sys::ReadFile("/etc/resolv.conf").value_or("");
+  for (auto [path, text] :
+       {std::pair{cp.hostname_file, hostname + "\n"}, std::pair{cp.hosts_file, HostsFile(hostname)},
+        std::pair{cp.resolv_conf_file, resolv}}) {
+    if (auto st = sys::WriteFileAtomic(path, text, 0644); !st) return fail(st.error());
+  }
+
+  // No container networking yet: the default (bridge) network is a private, empty netns.
+  spec::CreateRequest for_spec = cr;
+  std::string& mode = for_spec.host_config.network_mode;
+  if (mode.empty() || mode == "default" || mode == "bridge") mode = "none";
+  if (mode != "none" && mode != "host")
+    return fail(Error::NotFound(fmt::format("network {} not found", mode)));
+  std::vector<std::string> warnings;
+  auto oci_spec = spec::GenerateSpec(for_spec, image_config, ctx->host, cp, &warnings);
+  if (!oci_spec) return fail(oci_spec.error());
+  oci_spec->root.path = p.rootfs;
+  if (oci_spec->process && !oci_spec->process->args.empty()) {
+    rec.path = oci_spec->process->args.front();
+    rec.args.assign(oci_spec->process->args.begin() + 1, oci_spec->process->args.end());
+  }
+  if (auto st =
+          sys::WriteFileAtomic(p.bundle + "/config.json", oci::SerializeSpec(*oci_spec), 0600);
+      !st)
+    return fail(st.error());
+  if (auto st = ctx->containers->Add(rec); !st) return fail(st.error());
+  base::LogInfo("created container {} ({})", rec.id, rec.name);
+  return Response::Json(201, json{{"Id", rec.id}, {"Warnings", warnings}}.dump());
+}
+
+Response Start(ContainerContext* ctx, const std::string& name) {
+  auto found = ctx->containers->Find(name);
+  if (!found) return Response::FromError(found.error());
+  auto lock = ctx->containers->OpLock(found->id);
+  std::lock_guard guard(*lock);
+  auto rec = FindFresh(ctx, found->id);
+  if (!rec) return Response::FromError(rec.error());
+  if (rec->state.status == "running") return Response::Text(304, "");
+  Paths p = PathsOf(ctx, rec->id);
+  // The previous run's exit.json and sockets must not make the new run look finished.
+  (void)sys::RemoveAll(p.state);
+  if (auto st = sys::MkdirAll(p.state, 0700); !st) return Response::FromError(st.error());
+  if (auto st = MountRootfs(ctx, rec->id, p.rootfs); !st) return Response::FromError(st.error());
+  if (auto st = SpawnShim(ctx, *rec, p); !st) {
+    UnmountRootfs(p.rootfs);
+    rec->state.error = st.error().message();
+    (void)ctx->containers->Update(*rec);
+    return Response::FromError(st.error());
+  }
+  rec->state = ContainerState{};
+  rec->state.status = "running";
+  rec->state.pid = ReadInitPid(p, rec->id);
+  rec->state.started_at = base::NowRfc3339Nano();
+  if (auto st = ctx->containers->Update(*rec); !st) return Response::FromError(st.error());
+  return Response::Text(204, "");
+}
+
+json ParseRequestJson(const ContainerRecord& rec) {
+  json body = json::parse(rec.request, nullptr, false);
+  if (!body.is_object()) body = json::object();
+  return body;
+}
+
+json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
+  json body = ParseRequestJson(rec);
+  json host_config = body.contains("HostConfig") ? body["HostConfig"] : json::object();
+  json config = body;
+  config.erase("HostConfig");
+  config.erase("NetworkingConfig");
+  config["Image"] = rec.image;
+  Paths p = PathsOf(ctx, rec.id);
+  const ContainerState& s = rec.state;
+  return {{"Id", rec.id},
+          {"Created", rec.created},
+          {"Path", rec.path},
+          {"Args", rec.args},
+          {"State",
+           {{"Status", s.status},
+            {"Running", s.status == "running"},
+            {"Paused", false},
+            {"Restarting", false},
+            {"OOMKilled", s.oom_killed},
+            {"Dead", false},
+            {"Pid", s.pid},
+            {"ExitCode", s.exit_code},
+            {"Error", s.error},
+            {"StartedAt", s.started_at},
+            {"FinishedAt", s.finished_at}}},
+          {"Image", rec.image_id},
+          {"ResolvConfPath", p.data + "/resolv.conf"},
+          {"HostnamePath", p.data + "/hostname"},
+          {"HostsPath", p.data + "/hosts"},
+          {"LogPath", p.log},
+          {"Name", "/" + rec.name},
+          {"RestartCount", 0},
+          {"Driver", "overlay2"},
+          {"Platform", "linux"},
+          {"MountLabel", ""},
+          {"ProcessLabel", ""},
+          {"AppArmorProfile", ""},
+          {"ExecIDs", nullptr},
+          {"HostConfig", host_config},
+          {"Mounts", json::array()},
+          {"Config", config},
+          {"NetworkSettings", {{"Networks", json::object()}, {"Ports", json::object()}}}};
+}
+
+std::string StatusText(const ContainerState& s) {
+  int64_t now = time(nullptr);
+  if (s.status == "running") return "Up " + HumanDuration(now - image::ParseRfc3339(s.started_at));
+  if (s.status == "exited")
+    return fmt::format("Exited ({}) {} ago", s.exit_code,
+                       HumanDuration(now - image::ParseRfc3339(s.finished_at)));
+  return "Created";
+}
+
+Response List(ContainerContext* ctx, const Query& q) {
+  bool all = q.Bool("all");
+  std::vector<ContainerRecord> recs = ctx->containers->List();
+  for (auto& r : recs) Refresh(ctx, r);
+  // Newest first, as dockerd lists them.
+  std::sort(recs.begin(), recs.end(),
+            [](const auto& a, const auto& b) { return a.created > b.created; });
+  json out = json::array();
+  for (const auto& r : recs) {
+    if (!all && r.state.status != "running") continue;
+    std::string command = r.path;
+    for (const auto& a : r.args) command += " " + a;
+    json body = ParseRequestJson(r);
+    json labels =
+        body.contains("Labels") && body["Labels"].is_object() ? body["Labels"] : json::object();
+    std::string net = "default";
+    if (body.contains("HostConfig") && body["HostConfig"].is_object())
+      net = body["HostConfig"].value("NetworkMode", "default");
+    out.push_back({{"Id", r.id},
+                   {"Names", {"/" + r.name}},
+                   {"Image", r.image},
+                   {"ImageID", r.image_id},
+                   {"Command", command},
+                   {"Created", image::ParseRfc3339(r.created)},
+                   {"Ports", json::array()},
+                   {"Labels", labels},
+                   {"State", r.state.status},
+                   {"Status", StatusText(r.state)},
+                   {"HostConfig", {{"NetworkMode", net}}},
+                   {"NetworkSettings", {{"Networks", json::object()}}},
+                   {"Mounts", json::array()}});
+  }
+  return Response::Json(200, out.dump());
+}
+
+Response Wait(ContainerContext* ctx, const std::string& name) {
+  auto rec = FindFresh(ctx, name);
+  if (!rec) return Response::FromError(rec.error());
+  return Response::Deferred([ctx, rec = *rec]() mutable {
+    WaitExit(ctx, rec, -1ms);
+    return Response::Json(200,
+                          json{{"StatusCode", rec.state.exit_code}, {"Error", nullptr}}.dump());
+  });
+}
+
+Response Logs(ContainerContext* ctx, const std::string& name, const Query& q) {
+  auto rec = FindFresh(ctx, name);
+  if (!rec) return Response::FromError(rec.error());
+  bool want_out = q.Bool("stdout"), want_err = q.Bool("stderr");
+  if (!want_out && !want_err)
+    return Response::ErrorMessage(400, "Bad parameters: you must choose at least one stream");
+  std::string text = sys::ReadFile(PathsOf(ctx, rec->id).log).value_or("");
+  std::string body;
+  for (const std::string& line : base::SplitNonEmpty(text, '\n')) {
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    std::string stream = j.value("stream", "stdout");
+    bool is_err = stream == "stderr";
+    if (is_err ? !want_err : !want_out) continue;
+    std::string payload = j.value("log", "");
+    if (rec->tty) {
+      body += payload;
+      continue;
+    }
+    uint32_t n = uint32_t(payload.size());
+    char header[8] = {char(is_err ? 2 : 1), 0,      0, 0, char(n >> 24), char(n >> 16),
+                      char(n >> 8),         char(n)};
+    body.append(header, 8);
+    body += payload;
+  }
+  Response r = Response::Text(200, std::move(body));
+  r.content_type =
+      rec->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+  return r;
+}
+
+Response Kill(ContainerContext* ctx, const std::string& name, const Query& q) {
+  auto rec = FindFresh(ctx, name);
+  if (!rec) return Response::FromError(rec.error());
+  if (rec->state.status != "running")
+    return Response::ErrorMessage(
+        409, fmt::format("Cannot kill container: {}: Container {} is not running", name, rec->id));
+  std::string sig = q.Get("signal", "KILL");
+  if (sig.empty()) sig = "KILL";
+  if (auto st = ShimControl(ctx, rec->id, "kill " + sig); !st) {
+    if (st.error().message().find("invalid") != std::string::npos ||
+        st.error().message().find("unknown") != std::string::npos)
+      return Response::ErrorMessage(400, st.error().message());
+    return Response::FromError(st.error());
+  }
+  return Response::Text(204, "");
+}
+
+// TERM (or the stop signal), then KILL after `timeout`; returns once exit.json is there.
+base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const std::string& signal,
+                           int timeout) {
+  if (auto st = ShimControl(ctx, rec.id, "kill " + signal); !st)
+    base::LogDebug("stop {}: {}", rec.id, st.error().message());
+  if (timeout < 0 || !WaitExit(ctx, rec, std::chrono::seconds(timeout))) {
+    if (auto st = ShimControl(ctx, rec.id, "kill KILL"); !st)
+      base::LogDebug("stop {}: {}", rec.id, st.error().message());
+    if (!WaitExit(ctx, rec, 30s))
+      return Fail(Error::Internal(fmt::format("container {} did not exit after SIGKILL", rec.id)));
+  }
+  return {};
+}
+
+Response Stop(ContainerContext* ctx, const std::string& name, const Query& q) {
+  auto rec = FindFresh(ctx, name);
+  if (!rec) return Response::FromError(rec.error());
+  if (rec->state.status != "running") return Response::Text(304, "");
+  spec::CreateRequest cr = spec::ParseCreateRequest(rec->request).value_or(spec::CreateRequest{});
+  std::string signal = q.Get("signal", cr.config.stop_signal);
+  if (signal.empty()) signal = "TERM";
+  int timeout = cr.config.stop_timeout.value_or(10);
+  if (std::string t = q.Get("t"); !t.empty()) {
+    try {
+      timeout = std::stoi(t);
+    } catch (const std::exception&) {
+      return Response::ErrorMessage(400, "invalid value for t: " + t);
+    }
+  }
+  return Response::Deferred([ctx, rec = *rec, signal, timeout]() mutable {
+    auto lock = ctx->containers->OpLock(rec.id);
+    std::lock_guard guard(*lock);
+    if (auto st = StopContainer(ctx, rec, signal, timeout); !st)
+      return Response::FromError(st.error());
+    return Response::Text(204, "");
+  });
+}
+
+Response Remove(ContainerContext* ctx, const std::string& name, const Query& q) {
+  auto rec = FindFresh(ctx, name);
+  if (!rec) return Response::FromError(rec.error());
+  bool force = q.Bool("force");
+  if (rec->state.status == "running" && !force)
+    return Response::ErrorMessage(
+        409, fmt::format("You cannot remove a running container {}. Stop the container before "
+                         "attempting removal or force remove",
+                         rec->id));
+  return Response::Deferred([ctx, rec = *rec]() mutable {
+    auto lock = ctx->containers->OpLock(rec.id);
+    std::lock_guard guard(*lock);
+    Refresh(ctx, rec);
+    if (rec.state.status == "running") {
+      if (auto st = StopContainer(ctx, rec, "KILL", 0); !st) return Response::FromError(st.error());
+    }
+    Paths p = PathsOf(ctx, rec.id);
+    UnmountRootfs(p.rootfs);
+    if (auto st = ctx->images->snapshots->RemoveContainer(rec.id);
+        !st && st.error().code() != base::ErrorCode::kNotFound)
+      return Response::FromError(st.error());
+    for (const std::string& dir : {ctx->exec_root + "/containers/" + rec.id, p.state, p.data}) {
+      if (auto st = sys::RemoveAll(dir); !st)
+        base::LogWarn("remove {}: {}", dir, st.error().message());
+    }
+    ctx->containers->Remove(rec.id);
+    base::LogInfo("removed container {}", rec.id);
+    return Response::Text(204, "");
+  });
+}
+
+}  // namespace
+
+std::string HumanDuration(int64_t seconds) {
+  if (seconds < 1) return "Less than a second";
+  if (seconds == 1) return "1 second";
+  if (seconds < 60) return fmt::format("{} seconds", seconds);
+  int64_t minutes = seconds / 60;
+  if (minutes == 1) return "About a minute";
+  if (minutes < 60) return fmt::format("{} minutes", minutes);
+  int64_t hours = seconds / 3600;
+  if (hours == 1) return "About an hour";
+  if (hours < 48) return fmt::format("{} hours", hours);
+  if (hours < 24 * 7 * 2) return fmt::format("{} days", hours / 24);
+  if (hours < 24 * 30 * 2) return fmt::format("{} weeks", hours / 24 / 7);
+  if (hours < 24 * 365 * 2) return fmt::format("{} months", hours / 24 / 30);
+  return fmt::format("{} years", hours / 24 / 365);
+}
+
+std::string DefaultShimPath() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "berth-shim";
+  std::string exe(buf, size_t(n));
+  return exe.substr(0, exe.rfind('/') + 1) + "berth-shim";
+}
+
+void AddContainerRoutes(Router& router, ContainerContext* ctx) {
+  router.Add("POST", "/containers/create", [ctx](Request& req) { return Create(ctx, req); });
+  router.Add("GET", "/containers/json",
+             [ctx](Request& req) -> base::Result<Response> { return List(ctx, Query(req.query)); });
+  router.Add("GET", "/containers/{id}/json", [ctx](Request& req) -> base::Result<Response> {
+    ContainerRecord rec = TRY(FindFresh(ctx, req.params["id"]));
+    return Response::Json(200, InspectJson(ctx, rec).dump());
+  });
+  router.Add("POST", "/containers/{id}/start", [ctx](Request& req) -> base::Result<Response> {
+    // Deferred: the shim's start-up (runtime create + start) blocks for a while.
+    return Response::Deferred([ctx, id = req.params["id"]] { return Start(ctx, id); });
+  });
+  router.Add("POST", "/containers/{id}/wait",
+             [ctx](Request& req) -> base::Result<Response> { return Wait(ctx, req.params["id"]); });
+  router.Add("GET", "/containers/{id}/logs", [ctx](Request& req) -> base::Result<Response> {
+    return Logs(ctx, req.params["id"], Query(req.query));
+  });
+  router.Add("POST", "/containers/{id}/kill", [ctx](Request& req) -> base::Result<Response> {
+    return Kill(ctx, req.params["id"], Query(req.query));
+  });
+  router.Add("POST", "/containers/{id}/stop", [ctx](Request& req) -> base::Result<Response> {
+    return Stop(ctx, req.params["id"], Query(req.query));
+  });
+  router.Add("DELETE", "/containers/{id}", [ctx](Request& req) -> base::Result<Response> {
+    return Remove(ctx, req.params["id"], Query(req.query));
+  });
+}
+
+}  // namespace berth::daemon

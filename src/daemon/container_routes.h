@@ -1,0 +1,37 @@
+// The container routes of the Engine API (first cut): create, start, inspect, list, wait, logs
+// (json-file, no follow), kill, stop and remove. Containers run under one berth-shim each,
+// spawned here; the shim's state dir (shim.pid, exit.json, control.sock) is the source of truth
+// for whether a container still runs.
+#pragma once
+
+#include <string>
+
+#include "daemon/container_store.h"
+#include "daemon/image_stores.h"
+#include "daemon/router.h"
+#include "daemon/spec/generate.h"
+
+namespace berth::daemon {
+
+// What the container routes use; everything must outlive the router.
+struct ContainerContext {
+  ImageStores* images = nullptr;
+  ContainerStore* containers = nullptr;
+  std::string data_root;
+  // Bundles under <exec_root>/containers/<id>/bundle, shim state dirs under
+  // <exec_root>/shim/<id> (kept short: control.sock must fit in sun_path's 108 bytes),
+  // the runtime library's root at <exec_root>/runtime.
+  std::string exec_root;
+  std::string shim_binary;  // berth-shim
+  spec::HostFacts host;
+};
+
+void AddContainerRoutes(Router& router, ContainerContext* context);
+
+// The berth-shim next to the running berthd binary (/proc/self/exe's directory).
+std::string DefaultShimPath();
+
+// Docker's units.HumanDuration ("Less than a second", "3 seconds", "About a minute", ...).
+std::string HumanDuration(int64_t seconds);
+
+}  // namespace berth::daemon

@@ -1,0 +1,149 @@
+// See container_store.h.
+#include "daemon/container_store.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "sys/file.h"
+
+namespace berth::daemon {
+
+using nlohmann::json;
+
+std::string SerializeRecord(const ContainerRecord& r) {
+  json j = {{"id", r.id},
+            {"name", r.name},
+            {"image", r.image},
+            {"image_id", r.image_id},
+            {"created", r.created},
+            {"path", r.path},
+            {"args", r.args},
+            {"request", r.request},
+            {"tty", r.tty},
+            {"state",
+             {{"status", r.state.status},
+              {"pid", r.state.pid},
+              {"exit_code", r.state.exit_code},
+              {"oom_killed", r.state.oom_killed},
+              {"error", r.state.error},
+              {"started_at", r.state.started_at},
+              {"finished_at", r.state.finished_at}}}};
+  return j.dump(2);
+}
+
+base::Result<ContainerRecord> ParseRecord(std::string_view text) {
+  try {
+    json j = json::parse(text);
+    ContainerRecord r;
+    r.id = j.at("id").get<std::string>();
+    r.name = j.at("name").get<std::string>();
+    r.image = j.value("image", "");
+    r.image_id = j.value("image_id", "");
+    r.created = j.value("created", "");
+    r.path = j.value("path", "");
+    r.args = j.value("args", std::vector<std::string>{});
+    r.request = j.value("request", "{}");
+    r.tty = j.value("tty", false);
+    const json& s = j.at("state");
+    r.state.status = s.value("status", "created");
+    r.state.pid = s.value("pid", 0);
+    r.state.exit_code = s.value("exit_code", 0);
+    r.state.oom_killed = s.value("oom_killed", false);
+    r.state.error = s.value("error", "");
+    r.state.started_at = s.value("started_at", r.state.started_at);
+    r.state.finished_at = s.value("finished_at", r.state.finished_at);
+    return r;
+  } catch (const json::exception& e) {
+    return base::Fail(base::Error::InvalidArgument(fmt::format("container record: {}", e.what())));
+  }
+}
+
+base::Result<std::unique_ptr<ContainerStore>> ContainerStore::Open(std::string root) {
+  TRY(sys::MkdirAll(root, 0710));
+  std::unique_ptr<ContainerStore> store(new ContainerStore(root));
+  for (const std::string& id : TRY(sys::ListDir(root))) {
+    auto text = sys::ReadFile(root + "/" + id + "/config.json");
+    auto rec = text ? ParseRecord(*text) : base::Result<ContainerRecord>(base::Fail(text.error()));
+    if (!rec) {
+      base::LogWarn("skipping container {}: {}", id, rec.error().message());
+      continue;
+    }
+    store->records_[rec->id] = std::move(*rec);
+  }
+  return store;
+}
+
+base::Status ContainerStore::Persist(const ContainerRecord& r) const {
+  return sys::WriteFileAtomic(Dir(r.id) + "/config.json", SerializeRecord(r), 0600);
+}
+
+base::Status ContainerStore::Add(const ContainerRecord& record) {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, r] : records_) {
+    if (r.name == record.name)
+      return base::Fail(base::Error::Conflict(fmt::format(
+          "Conflict. The container name \"/{}\" is already in use by container \"{}\". You have "
+          "to remove (or rename) that container to be able to reuse that name.",
+          record.name, id)));
+  }
+  TRY(sys::MkdirAll(Dir(record.id), 0710));
+  TRY(Persist(record));
+  records_[record.id] = record;
+  return {};
+}
+
+base::Status ContainerStore::Update(const ContainerRecord& record) {
+  std::lock_guard lock(mu_);
+  auto it = records_.find(record.id);
+  if (it == records_.end())
+    return base::Fail(base::Error::NotFound("No such container: " + record.id));
+  TRY(Persist(record));
+  it->second = record;
+  return {};
+}
+
+void ContainerStore::Remove(const std::string& id) {
+  std::lock_guard lock(mu_);
+  records_.erase(id);
+  op_locks_.erase(id);
+}
+
+base::Result<ContainerRecord> ContainerStore::Find(const std::string& name_or_id) const {
+  std::lock_guard lock(mu_);
+  std::string_view want = name_or_id;
+  if (auto it = records_.find(std::string(want)); it != records_.end()) return it->second;
+  std::string_view name = base::StartsWith(want, "/") ? want.substr(1) : want;
+  for (const auto& [id, r] : records_)
+    if (r.name == name) return r;
+  const ContainerRecord* found = nullptr;
+  if (!want.empty()) {
+    for (const auto& [id, r] : records_) {
+      if (!base::StartsWith(id, want)) continue;
+      if (found)
+        return base::Fail(base::Error::InvalidArgument(
+            fmt::format("multiple IDs found with provided prefix: {}", want)));
+      found = &r;
+    }
+  }
+  if (!found) return base::Fail(base::Error::NotFound("No such container: " + name_or_id));
+  return *found;
+}
+
+std::vector<ContainerRecord> ContainerStore::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<ContainerRecord> out;
+  for (const auto& [id, r] : records_) out.push_back(r);
+  return out;
+}
+
+std::shared_ptr<std::mutex> ContainerStore::OpLock(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto& m = op_locks_[id];
+  if (!m) m = std::make_shared<std::mutex>();
+  return m;
+}
+
+}  // namespace berth::daemon

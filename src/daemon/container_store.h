@@ -1,0 +1,82 @@
+// ContainerStore: the daemon's record of every container (name, image, the create request, the
+// last known state), kept in memory and persisted as <data-root>/containers/<id>/config.json so
+// a restarted berthd knows its containers. Lookup is Docker's: full id, unique id prefix, or
+// name.
+//
+// Thread-safety: all methods are safe to call concurrently. Operations that change a
+// container's lifecycle (start, stop, remove) serialise on OpLock(id).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace berth::daemon {
+
+struct ContainerState {
+  std::string status = "created";  // created, running, exited
+  int pid = 0;
+  int exit_code = 0;
+  bool oom_killed = false;
+  std::string error;
+  std::string started_at = "0001-01-01T00:00:00Z";
+  std::string finished_at = "0001-01-01T00:00:00Z";
+};
+
+struct ContainerRecord {
+  std::string id;        // 64 hex
+  std::string name;      // without the leading '/'
+  std::string image;     // as the client named it (Config.Image)
+  std::string image_id;  // "sha256:..."
+  std::string created;   // RFC 3339 nano
+  std::string path;      // process.args[0] of the generated spec
+  std::vector<std::string> args;
+  std::string request;  // the create body as received (JSON), echoed by inspect
+  bool tty = false;
+  ContainerState state;
+};
+
+class ContainerStore {
+ public:
+  // `root` is <data-root>/containers; records found there are loaded (unreadable ones are
+  // skipped with a warning).
+  static base::Result<std::unique_ptr<ContainerStore>> Open(std::string root);
+
+  const std::string& root() const { return root_; }
+  std::string Dir(const std::string& id) const { return root_ + "/" + id; }
+
+  // Adds a new record and persists it. Conflict in Docker's words when the name is taken.
+  base::Status Add(const ContainerRecord& record);
+  // Replaces the stored record (same id) and persists it. NotFound when removed meanwhile.
+  base::Status Update(const ContainerRecord& record);
+  // Forgets the record (the caller removes the directory).
+  void Remove(const std::string& id);
+
+  // By full id, name (with or without '/') or unique id prefix. NotFound "No such container:
+  // x"; InvalidArgument for an ambiguous prefix.
+  base::Result<ContainerRecord> Find(const std::string& name_or_id) const;
+  std::vector<ContainerRecord> List() const;
+
+  std::shared_ptr<std::mutex> OpLock(const std::string& id);
+
+ private:
+  explicit ContainerStore(std::string root) : root_(std::move(root)) {}
+  base::Status Persist(const ContainerRecord& record) const;
+
+  std::string root_;
+  mutable std::mutex mu_;
+  std::map<std::string, ContainerRecord> records_;  // by id
+  std::map<std::string, std::shared_ptr<std::mutex>> op_locks_;
+};
+
+// The record as the JSON persisted in config.json, and back.
+std::string SerializeRecord(const ContainerRecord& record);
+base::Result<ContainerRecord> ParseRecord(std::string_view text);
+
+}  // namespace berth::daemon

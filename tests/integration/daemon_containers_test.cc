@@ -1,0 +1,239 @@
+// Integration tests of the container routes: the real berthd (with berth-shim next to it) on
+// temporary roots, an image made with `docker import` from a busybox-static rootfs, driven by
+// the docker CLI (/usr/local/bin/docker). Needs root (overlay mounts, namespaces, cgroups).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+
+extern char** environ;
+
+namespace berth {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr const char* kDocker = "/usr/local/bin/docker";
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::pair<int, std::string> Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return {-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+class DaemonContainersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (overlay mounts, namespaces)";
+    if (access(kDocker, X_OK) != 0) GTEST_SKIP() << "no docker CLI";
+    if (access("/bin/busybox", X_OK) != 0) GTEST_SKIP() << "busybox-static is not installed";
+    // Short: the shim's control.sock under the exec root must fit in sun_path.
+    char dir[] = "/tmp/bct-XXXXXX";
+    ASSERT_TRUE(mkdtemp(dir));
+    dir_ = dir;
+    sock_ = dir_ + "/berth.sock";
+    fs::create_directories(dir_ + "/home/.docker");
+    std::ofstream(dir_ + "/daemon.json") << "{}";
+    pid_ = Spawn({BERTHD_PATH, "-H", "unix://" + sock_, "--data-root", dir_ + "/d", "--exec-root",
+                  dir_ + "/e", "--pidfile", dir_ + "/berthd.pid", "--config-file",
+                  dir_ + "/daemon.json", "--log-level", "debug"},
+                 dir_ + "/berthd.log");
+    ASSERT_GT(pid_, 0);
+    client_ = std::make_unique<client::Client>(sock_);
+    bool ready = false;
+    for (int i = 0; i < 200 && !ready; ++i) {
+      auto r = client_->Get("/_ping");
+      ready = r && r->status == 200;
+      if (!ready) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(ready) << Log();
+    env_ = "DOCKER_HOST=unix://" + sock_ + " DOCKER_CONFIG=" + dir_ + "/home/.docker HOME=" + dir_ +
+           "/home ";
+    auto [rc, out] = Shell(std::string("RUNTIME=runc ") + MAKE_BUNDLE + " " + dir_ + "/bundle");
+    ASSERT_EQ(rc, 0) << out;
+    std::tie(rc, out) = Shell("tar -C " + dir_ + "/bundle/rootfs -cf " + dir_ + "/root.tar .");
+    ASSERT_EQ(rc, 0) << out;
+    std::tie(rc, out) = Docker("import " + dir_ + "/root.tar busybox:latest");
+    ASSERT_EQ(rc, 0) << out << Log();
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      // Containers outlive berthd by design: remove them through the API first.
+      auto [rc, out] = Docker("ps -aq");
+      if (rc == 0 && !out.empty()) {
+        std::string ids;
+        for (char c : out) ids += c == '\n' ? ' ' : c;
+        Docker("rm -f " + ids);
+      }
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (!dir_.empty()) {
+      Shell("grep -o ' " + dir_ + "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r umount -l");
+      fs::remove_all(dir_);
+    }
+  }
+
+  std::string Log() { return ReadAll(dir_ + "/berthd.log"); }
+  std::pair<int, std::string> Docker(const std::string& args) {
+    return Shell(env_ + kDocker + " " + args);
+  }
+  std::string Id(const std::string& name) {
+    auto [rc, out] = Docker("inspect -f '{{.Id}}' " + name);
+    return rc == 0 ? out.substr(0, out.find('\n')) : "";
+  }
+  int ShimPid(const std::string& id) {
+    return std::atoi(ReadAll(dir_ + "/e/shim/" + id + "/shim.pid").c_str());
+  }
+  // Nothing of the container is left on the host: mounts, shim, cgroup.
+  void ExpectGone(const std::string& id, int shim_pid) {
+    EXPECT_EQ(ReadAll("/proc/self/mountinfo").find(dir_), std::string::npos)
+        << ReadAll("/proc/self/mountinfo");
+    if (shim_pid > 0) {
+      bool dead = false;
+      for (int i = 0; i < 100 && !dead; ++i) {
+        dead = kill(shim_pid, 0) != 0;
+        if (!dead) std::this_thread::sleep_for(50ms);
+      }
+      EXPECT_TRUE(dead) << "berth-shim " << shim_pid << " still runs";
+    }
+    auto [rc, out] = Shell("find /sys/fs/cgroup -name '*" + id + "*'");
+    EXPECT_EQ(out, "") << out;
+    EXPECT_FALSE(fs::exists(dir_ + "/d/containers/" + id));
+    EXPECT_FALSE(fs::exists(dir_ + "/e/containers/" + id));
+  }
+
+  std::string dir_, sock_, env_;
+  pid_t pid_ = -1;
+  std::unique_ptr<client::Client> client_;
+};
+
+TEST_F(DaemonContainersTest, CreateStartWaitLogsInspectRm) {
+  auto [rc, out] = Docker("create --name c1 busybox:latest sh -c 'echo out; echo err >&2; exit 3'");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string id = out.substr(0, out.find('\n'));
+  EXPECT_EQ(id.size(), 64u) << out;
+  std::tie(rc, out) = Docker("inspect -f '{{.State.Status}} {{.Name}} {{.Path}}' c1");
+  EXPECT_EQ(out, "created /c1 sh\n");
+  std::tie(rc, out) = Docker("create --name c1 busybox true");
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("Conflict. The container name \"/c1\" is already in use by container \"" + id +
+                     "\""),
+            std::string::npos)
+      << out;
+
+  std::tie(rc, out) = Docker("start c1");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) = Docker("wait c1");
+  ASSERT_EQ(rc, 0) << out << Log();
+  EXPECT_EQ(out, "3\n");
+  std::tie(rc, out) = Docker("logs c1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("out\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("err\n"), std::string::npos) << out;
+  std::tie(rc, out) = Shell("(" + env_ + kDocker + " logs c1 2>/dev/null)");
+  EXPECT_EQ(out, "out\n");
+  std::tie(rc, out) = Docker("inspect -f '{{.State.ExitCode}} {{.State.Status}}' c1");
+  EXPECT_EQ(out, "3 exited\n") << out;
+  std::tie(rc, out) = Docker("ps -a");
+  EXPECT_NE(out.find("c1"), std::string::npos) << out;
+  EXPECT_NE(out.find("Exited (3)"), std::string::npos) << out;
+  std::tie(rc, out) = Docker("ps");
+  EXPECT_EQ(out.find("c1"), std::string::npos) << out;
+  std::tie(rc, out) = Docker("rm c1");
+  EXPECT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) = Docker("container inspect c1");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("No such container: c1"), std::string::npos) << out;
+  ExpectGone(id, 0);
+}
+
+TEST_F(DaemonContainersTest, RunDetachedStopRm) {
+  auto [rc, out] = Docker("run -d --name c2 busybox sleep 100");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string id = out.substr(0, out.find('\n'));
+  int shim = ShimPid(id);
+  EXPECT_GT(shim, 0);
+  std::tie(rc, out) = Docker("ps");
+  EXPECT_NE(out.find("c2"), std::string::npos) << out;
+  EXPECT_NE(out.find("Up "), std::string::npos) << out;
+  std::tie(rc, out) = Docker("inspect -f '{{.State.Running}} {{.State.Pid}}' c2");
+  EXPECT_EQ(out.rfind("true ", 0), 0u) << out;
+  std::tie(rc, out) = Docker("start c2");  // already running: 304, not an error
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = Docker("stop -t 1 c2");
+  EXPECT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) = Docker("inspect -f '{{.State.Status}} {{.State.ExitCode}}' c2");
+  // sleep is the pid namespace's init, which ignores TERM: KILL after 1 s.
+  EXPECT_EQ(out, "exited 137\n") << out;
+  std::tie(rc, out) = Docker("rm c2");
+  EXPECT_EQ(rc, 0) << out << Log();
+  ExpectGone(id, shim);
+}
+
+TEST_F(DaemonContainersTest, RmRunningNeedsForce) {
+  auto [rc, out] = Docker("run -d --name c3 busybox sleep 100");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string id = out.substr(0, out.find('\n'));
+  int shim = ShimPid(id);
+  std::tie(rc, out) = Docker("rm c3");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("You cannot remove a running container " + id +
+                     ". Stop the container before attempting removal or force remove"),
+            std::string::npos)
+      << out;
+  std::tie(rc, out) = Docker("kill c3");
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = Docker("wait c3");
+  EXPECT_EQ(out, "137\n") << out;
+  std::tie(rc, out) = Docker("start c3");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) = Docker("rm -f c3");
+  EXPECT_EQ(rc, 0) << out << Log();
+  ExpectGone(id, shim);
+  std::tie(rc, out) = Docker("rm c3");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("No such container: c3"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace berth
