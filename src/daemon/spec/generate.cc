@@ -798,8 +798,10 @@ Result<oci::Spec> GenerateSpec(const CreateRequest& req, const oci::ImageConfig&
   if (!paths.cgroups_path.empty())
     lx.cgroups_path = paths.cgroups_path;
   else
+    // Without --cgroup-parent: one level per container like berth-runtime's default, so no
+    // shared parent outlives the last container.
     lx.cgroups_path =
-        (h.cgroup_parent.empty() ? std::string("/berth") : h.cgroup_parent) + "/" + paths.id;
+        h.cgroup_parent.empty() ? "/berth-" + paths.id : h.cgroup_parent + "/" + paths.id;
   lx.rootfs_propagation = plan.rootfs_propagation;
 
   TRY(CheckSysctls(h.sysctls, host_net, host_ipc, host_uts));

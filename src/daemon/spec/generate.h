@@ -65,7 +65,7 @@ struct ContainerPaths {
   // Host directory bound at /dev/shm (IpcMode shareable); empty: a private tmpfs.
   std::string shm;
   std::string init_binary;        // for --init; bound read-only at kInitPath
-  std::string cgroups_path;       // empty: "/berth/<id>"
+  std::string cgroups_path;       // empty: "/berth-<id>" (or HostConfig.CgroupParent/<id>)
   std::string network_namespace;  // a netns to join (path); empty: a new one
   // Host directories of volumes: by name for named volumes, by destination ("/data") for
   // anonymous ones (Mounts without Source, Config.Volumes, the image's VOLUMEs). An anonymous

@@ -228,7 +228,7 @@ TEST(GenerateSpec, NamespacesAndSecurityDefaults) {
                                       "/proc/sysrq-trigger"}));
   EXPECT_FALSE(s.process->no_new_privileges);
   EXPECT_EQ(s.process->oom_score_adj, 0);
-  EXPECT_EQ(s.linux->cgroups_path, std::string("/berth/") + kId);
+  EXPECT_EQ(s.linux->cgroups_path, std::string("/berth-") + kId);
   ASSERT_TRUE(s.linux->seccomp);
   EXPECT_EQ(s.linux->seccomp->default_action, "SCMP_ACT_ERRNO");
   EXPECT_EQ(s.root.path, "/var/lib/berth/c/rootfs");
