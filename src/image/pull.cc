@@ -284,11 +284,11 @@ Result<PullResult> Puller::Pull(const oci::ImageReference& ref, const PullOption
         emit({id, "Download complete"});
       }
       last = -1;
-      auto extracted = streamed ? Result<ExtractedLayer>(std::move(*streamed))
-                                : unpacker.Extract(j.desc, j.diff_id, [&](int64_t done,
-                                                                          int64_t total) {
-                                    on_bytes("Extracting", done, total);
-                                  });
+      auto extracted = streamed
+                           ? Result<ExtractedLayer>(std::move(*streamed))
+                           : unpacker.Extract(j.desc, j.diff_id, [&](int64_t done, int64_t total) {
+                               on_bytes("Extracting", done, total);
+                             });
       if (!extracted) return fail(std::move(extracted.error()));
       std::lock_guard lock(mu);
       if (abort) {

@@ -592,8 +592,7 @@ TEST_F(ImagePullTest, CorruptBlobDuringStreamedExtractLeavesNothing) {
   for (const std::string* bad : {&retimed, &flipped}) {
     SCOPED_TRACE(bad == &flipped ? "flipped byte" : "retimed");
     SubstitutingFetcher fetcher(fetcher_.get(), blob.desc.digest, *bad);
-    Puller puller(stores_->content.get(), stores_->meta.get(), stores_->snapshots.get(),
-                  &fetcher);
+    Puller puller(stores_->content.get(), stores_->meta.get(), stores_->snapshots.get(), &fetcher);
     PullOptions o;
     o.platform = *oci::ParsePlatform("linux/amd64");
     auto r = puller.Pull(Ref("berth/corrupt:v1"), o);
