@@ -21,42 +21,21 @@
 
 #include "api/system.h"
 #include "client/client.h"
+#include "test_support.h"
 
 extern char** environ;
 
 namespace berth {
 namespace {
-
-// Debian's interpreter, which has python3-docker (scripts/setup); a python3 earlier on PATH
-// (pyenv) may lack it.
-std::string Python() {
-  return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-}
+using berth::test_support::Python;
+using berth::test_support::ReadAll;
+using berth::test_support::Shell;
 
 using namespace std::chrono_literals;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 bool Exists(const std::string& path) {
   struct stat st {};
   return lstat(path.c_str(), &st) == 0;
-}
-
-// Runs a shell command; returns its exit status and combined output.
-std::pair<int, std::string> Shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return {-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
 // Writes `bytes` to the socket and reads until the server closes (or 5 s pass).

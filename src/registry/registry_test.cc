@@ -26,11 +26,15 @@
 #include "oci/reference.h"
 #include "registry/client.h"
 #include "registry/fake_server.h"
+#include "test_support.h"
 
 extern char** environ;
 
 namespace berth::registry {
 namespace {
+using berth::test_support::Blob;
+using berth::test_support::DescriptorJson;
+using berth::test_support::MakeBlob;
 
 using base::ErrorCode;
 using fakes::FakeRequest;
@@ -176,29 +180,6 @@ class RegistryProcess {
   int port_ = 0;
   std::string dir_;
 };
-
-struct Blob {
-  std::string bytes;
-  oci::Descriptor desc;
-};
-
-Blob MakeBlob(std::string bytes, const std::string& media_type) {
-  Blob b;
-  b.desc.media_type = media_type;
-  b.desc.digest = oci::Sha256Of(bytes);
-  b.desc.size = int64_t(bytes.size());
-  b.bytes = std::move(bytes);
-  return b;
-}
-
-json DescriptorJson(const oci::Descriptor& d) {
-  json j = {{"mediaType", d.media_type}, {"digest", d.digest.ToString()}, {"size", d.size}};
-  if (d.platform) {
-    j["platform"] = {{"os", d.platform->os}, {"architecture", d.platform->architecture}};
-    if (!d.platform->variant.empty()) j["platform"]["variant"] = d.platform->variant;
-  }
-  return j;
-}
 
 // An image for one platform: its layer, config and manifest blobs.
 struct TestImage {

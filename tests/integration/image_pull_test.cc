@@ -37,11 +37,15 @@
 #include "registry/client.h"
 #include "registry/fake_server.h"
 #include "sys/file.h"
+#include "test_support.h"
 
 extern char** environ;
 
 namespace berth::image {
 namespace {
+using berth::test_support::Blob;
+using berth::test_support::DescriptorJson;
+using berth::test_support::MakeBlob;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -115,20 +119,6 @@ class RegistryProcess {
   std::string dir_;
 };
 
-struct Blob {
-  std::string bytes;
-  oci::Descriptor desc;
-};
-
-Blob MakeBlob(std::string bytes, const std::string& media_type) {
-  Blob b;
-  b.desc.media_type = media_type;
-  b.desc.digest = oci::Sha256Of(bytes);
-  b.desc.size = int64_t(bytes.size());
-  b.bytes = std::move(bytes);
-  return b;
-}
-
 struct Layer {
   Blob blob;
   oci::Digest diff_id;
@@ -157,13 +147,6 @@ Layer MakeLayer(const std::string& dir, archive::Compression c, bool diff) {
   }
   l.blob = MakeBlob(std::move(bytes), media);
   return l;
-}
-
-json DescriptorJson(const oci::Descriptor& d) {
-  json j = {{"mediaType", d.media_type}, {"digest", d.digest.ToString()}, {"size", d.size}};
-  if (d.platform)
-    j["platform"] = {{"os", d.platform->os}, {"architecture", d.platform->architecture}};
-  return j;
 }
 
 struct TestImage {
