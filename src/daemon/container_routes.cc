@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "daemon/container_internal.h"
 #include "daemon/query.h"
 #include "image/image_service.h"
 #include "oci/image_spec.h"
@@ -41,18 +42,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr int64_t kMaxConfigSize = 8 << 20;
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  size_t got = 0;
-  while (got < bytes) {
-    ssize_t n = getrandom(raw.data() + got, bytes - got, 0);
-    if (n > 0) got += size_t(n);
-  }
-  std::string out;
-  for (unsigned char c : raw) out += fmt::format("{:02x}", c);
-  return out;
-}
 
 // A docker-style "adjective_name"; a random suffix makes collisions practically impossible.
 std::string GenerateName() {
@@ -75,160 +64,6 @@ bool ValidName(std::string_view n) {
     if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
   }
   return true;
-}
-
-struct Paths {
-  std::string bundle, rootfs, state, runtime_root, log, data;
-};
-
-Paths PathsOf(const ContainerContext* ctx, const std::string& id) {
-  Paths p;
-  p.bundle = ctx->exec_root + "/containers/" + id + "/bundle";
-  p.rootfs = p.bundle + "/rootfs";
-  p.state = ctx->exec_root + "/shim/" + id;
-  p.runtime_root = ctx->exec_root + "/runtime";
-  p.data = ctx->containers->Dir(id);
-  p.log = p.data + "/" + id + "-json.log";
-  return p;
-}
-
-// Brings rec.state up to date with the shim's state dir: exit.json = exited; a shim that died
-// without writing it (SIGKILLed) = exited with 255. Persists a change.
-void Refresh(const ContainerContext* ctx, ContainerRecord& rec) {
-  if (rec.state.status != "running") return;
-  Paths p = PathsOf(ctx, rec.id);
-  if (auto text = sys::ReadFile(p.state + "/exit.json")) {
-    try {
-      json j = json::parse(*text);
-      rec.state.exit_code = j.value("exit_code", 0);
-      rec.state.oom_killed = j.value("oom_killed", false);
-      rec.state.finished_at = j.value("finished_at", base::NowRfc3339Nano());
-    } catch (const json::exception& e) {
-      rec.state.exit_code = 255;
-      rec.state.error = std::string("exit.json: ") + e.what();
-    }
-  } else {
-    auto pid_text = sys::ReadFile(p.state + "/shim.pid");
-    int shim_pid = pid_text ? std::atoi(std::string(base::Trim(*pid_text)).c_str()) : 0;
-    if (shim_pid > 0 && (kill(shim_pid, 0) == 0 || errno == EPERM)) return;
-    // The shim writes exit.json before it removes shim.pid; check again to close that window.
-    if (sys::ReadFile(p.state + "/exit.json")) return Refresh(ctx, rec);
-    rec.state.exit_code = 255;
-    rec.state.error = "container monitor (berth-shim) died";
-    rec.state.finished_at = base::NowRfc3339Nano();
-  }
-  rec.state.status = "exited";
-  rec.state.pid = 0;
-  if (auto st = ctx->containers->Update(rec); !st)
-    base::LogWarn("container {}: {}", rec.id, st.error().message());
-}
-
-base::Result<ContainerRecord> FindFresh(const ContainerContext* ctx, const std::string& name) {
-  ContainerRecord rec = TRY(ctx->containers->Find(name));
-  Refresh(ctx, rec);
-  return rec;
-}
-
-// Polls for the container to stop running; false on timeout (negative: none).
-bool WaitExit(const ContainerContext* ctx, ContainerRecord& rec, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    Refresh(ctx, rec);
-    if (rec.state.status != "running") return true;
-    if (limit.count() >= 0 && std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-}
-
-// One request on the shim's control.sock ("kill SIG"); the reply must be "ok".
-base::Status ShimControl(const ContainerContext* ctx, const std::string& id,
-                         const std::string& line) {
-  sys::UniqueFd fd = TRY(sys::ConnectUnix(PathsOf(ctx, id).state + "/control.sock"));
-  TRY(sys::WriteAll(fd.get(), line + "\n"));
-  std::string reply;
-  char c;
-  while (reply.size() < 4096) {
-    ssize_t n = read(fd.get(), &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || c == '\n') break;
-    reply += c;
-  }
-  if (reply == "ok") return {};
-  if (base::StartsWith(reply, "error ")) reply = reply.substr(6);
-  return Fail(Error::Internal(reply.empty() ? "berth-shim closed the control socket" : reply));
-}
-
-base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
-                         const std::string& target) {
-  auto mounts = TRY(ctx->images->snapshots->ContainerMounts(id));
-  if (mounts.empty()) return Fail(Error::Internal("snapshot has no mounts"));
-  const image::MountSpec& m = mounts.front();
-  TRY(sys::MkdirAll(target, 0755));
-  // A rootfs left mounted by an earlier start is replaced, not stacked.
-  (void)umount2(target.c_str(), MNT_DETACH);
-  if (m.type == "bind") return sys::Mount(m.source, target, "", MS_BIND | MS_REC, "");
-  std::string data;
-  for (const auto& o : m.options) data += (data.empty() ? "" : ",") + o;
-  return sys::Mount(m.source, target, m.type, 0, data);
-}
-
-void UnmountRootfs(const std::string& target) {
-  // Lazy: a process still holding a file open in it must not make rm fail.
-  if (umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
-    base::LogWarn("umount {}: {}", target, strerror(errno));
-}
-
-// Runs berth-shim and waits for its first process: exit 0 once the container runs, else 1 with
-// the error on stderr.
-base::Status SpawnShim(const ContainerContext* ctx, const ContainerRecord& rec, const Paths& p) {
-  std::vector<std::string> args = {ctx->shim_binary, "--id",        rec.id,  "--bundle",
-                                   p.bundle,         "--state-dir", p.state, "--runtime-root",
-                                   p.runtime_root,   "--log-path",  p.log};
-  if (rec.tty) args.push_back("--tty");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int pipefd[2];
-  // O_CLOEXEC: a shim spawned concurrently for another container must not keep our write end.
-  if (pipe2(pipefd, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
-  sys::UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // berthd blocks SIGTERM/SIGINT for sigwait; the shim must not inherit that mask.
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  int err = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) return Fail(Error::FromErrno(err, "spawn " + ctx->shim_binary));
-  wr = sys::UniqueFd();
-  std::string out = sys::ReadFd(rd.get()).value_or("");
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-  std::string msg(base::Trim(out));
-  if (base::StartsWith(msg, "berth-shim: ")) msg = msg.substr(12);
-  if (msg.empty()) msg = fmt::format("berth-shim failed (status {})", status);
-  return Fail(Error::Internal(msg));
-}
-
-int ReadInitPid(const Paths& p, const std::string& id) {
-  auto text = sys::ReadFile(p.runtime_root + "/" + id + "/state.json");
-  if (!text) return 0;
-  try {
-    return json::parse(*text).value("pid", 0);
-  } catch (const json::exception&) {
-    return 0;
-  }
 }
 
 std::string HostsFile(const std::string& hostname) {
@@ -356,12 +191,6 @@ Response Start(ContainerContext* ctx, const std::string& name) {
   return Response::Text(204, "");
 }
 
-json ParseRequestJson(const ContainerRecord& rec) {
-  json body = json::parse(rec.request, nullptr, false);
-  if (!body.is_object()) body = json::object();
-  return body;
-}
-
 json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
   json body = ParseRequestJson(rec);
   json host_config = body.contains("HostConfig") ? body["HostConfig"] : json::object();
@@ -460,37 +289,6 @@ Response Wait(ContainerContext* ctx, const std::string& name) {
   });
 }
 
-Response Logs(ContainerContext* ctx, const std::string& name, const Query& q) {
-  auto rec = FindFresh(ctx, name);
-  if (!rec) return Response::FromError(rec.error());
-  bool want_out = q.Bool("stdout"), want_err = q.Bool("stderr");
-  if (!want_out && !want_err)
-    return Response::ErrorMessage(400, "Bad parameters: you must choose at least one stream");
-  std::string text = sys::ReadFile(PathsOf(ctx, rec->id).log).value_or("");
-  std::string body;
-  for (const std::string& line : base::SplitNonEmpty(text, '\n')) {
-    json j = json::parse(line, nullptr, false);
-    if (!j.is_object()) continue;
-    std::string stream = j.value("stream", "stdout");
-    bool is_err = stream == "stderr";
-    if (is_err ? !want_err : !want_out) continue;
-    std::string payload = j.value("log", "");
-    if (rec->tty) {
-      body += payload;
-      continue;
-    }
-    uint32_t n = uint32_t(payload.size());
-    char header[8] = {char(is_err ? 2 : 1), 0,      0, 0, char(n >> 24), char(n >> 16),
-                      char(n >> 8),         char(n)};
-    body.append(header, 8);
-    body += payload;
-  }
-  Response r = Response::Text(200, std::move(body));
-  r.content_type =
-      rec->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
-  return r;
-}
-
 Response Kill(ContainerContext* ctx, const std::string& name, const Query& q) {
   auto rec = FindFresh(ctx, name);
   if (!rec) return Response::FromError(rec.error());
@@ -506,20 +304,6 @@ Response Kill(ContainerContext* ctx, const std::string& name, const Query& q) {
     return Response::FromError(st.error());
   }
   return Response::Text(204, "");
-}
-
-// TERM (or the stop signal), then KILL after `timeout`; returns once exit.json is there.
-base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const std::string& signal,
-                           int timeout) {
-  if (auto st = ShimControl(ctx, rec.id, "kill " + signal); !st)
-    base::LogDebug("stop {}: {}", rec.id, st.error().message());
-  if (timeout < 0 || !WaitExit(ctx, rec, std::chrono::seconds(timeout))) {
-    if (auto st = ShimControl(ctx, rec.id, "kill KILL"); !st)
-      base::LogDebug("stop {}: {}", rec.id, st.error().message());
-    if (!WaitExit(ctx, rec, 30s))
-      return Fail(Error::Internal(fmt::format("container {} did not exit after SIGKILL", rec.id)));
-  }
-  return {};
 }
 
 Response Stop(ContainerContext* ctx, const std::string& name, const Query& q) {
@@ -604,6 +388,11 @@ std::string DefaultShimPath() {
 }
 
 void AddContainerRoutes(Router& router, ContainerContext* ctx) {
+  // Fixed paths ("/containers/prune") before the "{id}" ones.
+  AddManageRoutes(router, ctx);
+  AddObserveRoutes(router, ctx);
+  AddAttachRoutes(router, ctx);
+  AddExecRoutes(router, ctx);
   router.Add("POST", "/containers/create", [ctx](Request& req) { return Create(ctx, req); });
   router.Add("GET", "/containers/json",
              [ctx](Request& req) -> base::Result<Response> { return List(ctx, Query(req.query)); });
@@ -617,9 +406,6 @@ void AddContainerRoutes(Router& router, ContainerContext* ctx) {
   });
   router.Add("POST", "/containers/{id}/wait",
              [ctx](Request& req) -> base::Result<Response> { return Wait(ctx, req.params["id"]); });
-  router.Add("GET", "/containers/{id}/logs", [ctx](Request& req) -> base::Result<Response> {
-    return Logs(ctx, req.params["id"], Query(req.query));
-  });
   router.Add("POST", "/containers/{id}/kill", [ctx](Request& req) -> base::Result<Response> {
     return Kill(ctx, req.params["id"], Query(req.query));
   });

@@ -1,0 +1,67 @@
+// What the container route files share: where a container's files live, how its state is
+// brought up to date from its shim, and the shim control requests. Internal to src/daemon.
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/result.h"
+#include "daemon/container_routes.h"
+#include "daemon/container_store.h"
+
+namespace berth::daemon {
+
+// `bytes` random bytes as lowercase hex (ids).
+std::string RandomHex(size_t bytes);
+
+// Where one container's files are: the bundle under exec-root, the shim's state dir, the
+// runtime library's root, the persistent data dir (hosts, resolv.conf, log) under data-root.
+struct Paths {
+  std::string bundle, rootfs, state, runtime_root, log, data;
+};
+Paths PathsOf(const ContainerContext* ctx, const std::string& id);
+
+// Brings rec.state up to date with the shim's state dir: exit.json = exited; a shim that died
+// without writing it (SIGKILLed) = exited with 255. Persists a change.
+void Refresh(const ContainerContext* ctx, ContainerRecord& rec);
+// Find() then Refresh().
+base::Result<ContainerRecord> FindFresh(const ContainerContext* ctx, const std::string& name);
+// Polls for the container to stop running; false on timeout (negative: none).
+bool WaitExit(const ContainerContext* ctx, ContainerRecord& rec, std::chrono::milliseconds limit);
+
+// One request line on the shim's control.sock ("kill SIG", "resize H W"); the reply must be
+// "ok", otherwise its text is the error.
+base::Status ShimControl(const ContainerContext* ctx, const std::string& id,
+                         const std::string& line);
+
+// Mounts the container's snapshot at `target` (replacing an earlier mount there).
+base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
+                         const std::string& target);
+// Lazy unmount; errors other than "not mounted" are logged.
+void UnmountRootfs(const std::string& target);
+
+// Runs berth-shim for `rec` and waits until the container runs (or the shim's error).
+base::Status SpawnShim(const ContainerContext* ctx, const ContainerRecord& rec, const Paths& p);
+// The init's pid from the runtime state, 0 when unknown.
+int ReadInitPid(const Paths& p, const std::string& id);
+
+// The create request as stored (an object; {} when unparsable).
+nlohmann::json ParseRequestJson(const ContainerRecord& rec);
+
+// `signal` (TERM or the stop signal), then KILL after `timeout` seconds; returns once the
+// container has exited.
+base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const std::string& signal,
+                           int timeout);
+
+// The route groups, each in a file of its own; AddContainerRoutes() calls them.
+// container_manage_routes.cc: pause/unpause, rename, restart, update, prune.
+void AddManageRoutes(Router& router, ContainerContext* ctx);
+// container_observe_routes.cc: logs, top, stats, events.
+void AddObserveRoutes(Router& router, ContainerContext* ctx);
+// attach_routes.cc: attach (hijacked), resize.
+void AddAttachRoutes(Router& router, ContainerContext* ctx);
+// exec_routes.cc: exec create/start/inspect/resize.
+void AddExecRoutes(Router& router, ContainerContext* ctx);
+
+}  // namespace berth::daemon
