@@ -54,6 +54,10 @@ nlohmann::json ParseRequestJson(const ContainerRecord& rec);
 base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const std::string& signal,
                            int timeout);
 
+// Starts a created or exited container (mounts its rootfs, spawns its shim): 204, 304 when it
+// already runs, or the error. Blocks until the container runs; call off the I/O threads.
+Response StartContainer(ContainerContext* ctx, const std::string& name_or_id);
+
 // The route groups, each in a file of its own; AddContainerRoutes() calls them.
 // container_manage_routes.cc: pause/unpause, rename, restart, update, prune.
 void AddManageRoutes(Router& router, ContainerContext* ctx);

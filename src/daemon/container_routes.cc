@@ -164,33 +164,6 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   return Response::Json(201, json{{"Id", rec.id}, {"Warnings", warnings}}.dump());
 }
 
-Response Start(ContainerContext* ctx, const std::string& name) {
-  auto found = ctx->containers->Find(name);
-  if (!found) return Response::FromError(found.error());
-  auto lock = ctx->containers->OpLock(found->id);
-  std::lock_guard guard(*lock);
-  auto rec = FindFresh(ctx, found->id);
-  if (!rec) return Response::FromError(rec.error());
-  if (rec->state.status == "running") return Response::Text(304, "");
-  Paths p = PathsOf(ctx, rec->id);
-  // The previous run's exit.json and sockets must not make the new run look finished.
-  (void)sys::RemoveAll(p.state);
-  if (auto st = sys::MkdirAll(p.state, 0700); !st) return Response::FromError(st.error());
-  if (auto st = MountRootfs(ctx, rec->id, p.rootfs); !st) return Response::FromError(st.error());
-  if (auto st = SpawnShim(ctx, *rec, p); !st) {
-    UnmountRootfs(p.rootfs);
-    rec->state.error = st.error().message();
-    (void)ctx->containers->Update(*rec);
-    return Response::FromError(st.error());
-  }
-  rec->state = ContainerState{};
-  rec->state.status = "running";
-  rec->state.pid = ReadInitPid(p, rec->id);
-  rec->state.started_at = base::NowRfc3339Nano();
-  if (auto st = ctx->containers->Update(*rec); !st) return Response::FromError(st.error());
-  return Response::Text(204, "");
-}
-
 json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
   json body = ParseRequestJson(rec);
   json host_config = body.contains("HostConfig") ? body["HostConfig"] : json::object();
@@ -363,6 +336,33 @@ Response Remove(ContainerContext* ctx, const std::string& name, const Query& q) 
 
 }  // namespace
 
+Response StartContainer(ContainerContext* ctx, const std::string& name) {
+  auto found = ctx->containers->Find(name);
+  if (!found) return Response::FromError(found.error());
+  auto lock = ctx->containers->OpLock(found->id);
+  std::lock_guard guard(*lock);
+  auto rec = FindFresh(ctx, found->id);
+  if (!rec) return Response::FromError(rec.error());
+  if (rec->state.status == "running") return Response::Text(304, "");
+  Paths p = PathsOf(ctx, rec->id);
+  // The previous run's exit.json and sockets must not make the new run look finished.
+  (void)sys::RemoveAll(p.state);
+  if (auto st = sys::MkdirAll(p.state, 0700); !st) return Response::FromError(st.error());
+  if (auto st = MountRootfs(ctx, rec->id, p.rootfs); !st) return Response::FromError(st.error());
+  if (auto st = SpawnShim(ctx, *rec, p); !st) {
+    UnmountRootfs(p.rootfs);
+    rec->state.error = st.error().message();
+    (void)ctx->containers->Update(*rec);
+    return Response::FromError(st.error());
+  }
+  rec->state = ContainerState{};
+  rec->state.status = "running";
+  rec->state.pid = ReadInitPid(p, rec->id);
+  rec->state.started_at = base::NowRfc3339Nano();
+  if (auto st = ctx->containers->Update(*rec); !st) return Response::FromError(st.error());
+  return Response::Text(204, "");
+}
+
 std::string HumanDuration(int64_t seconds) {
   if (seconds < 1) return "Less than a second";
   if (seconds == 1) return "1 second";
@@ -402,7 +402,7 @@ void AddContainerRoutes(Router& router, ContainerContext* ctx) {
   });
   router.Add("POST", "/containers/{id}/start", [ctx](Request& req) -> base::Result<Response> {
     // Deferred: the shim's start-up (runtime create + start) blocks for a while.
-    return Response::Deferred([ctx, id = req.params["id"]] { return Start(ctx, id); });
+    return Response::Deferred([ctx, id = req.params["id"]] { return StartContainer(ctx, id); });
   });
   router.Add("POST", "/containers/{id}/wait",
              [ctx](Request& req) -> base::Result<Response> { return Wait(ctx, req.params["id"]); });

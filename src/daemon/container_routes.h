@@ -7,6 +7,7 @@
 #include <string>
 
 #include "daemon/container_store.h"
+#include "daemon/events.h"
 #include "daemon/image_stores.h"
 #include "daemon/router.h"
 #include "daemon/spec/generate.h"
@@ -24,6 +25,7 @@ struct ContainerContext {
   std::string exec_root;
   std::string shim_binary;  // berth-shim
   spec::HostFacts host;
+  EventBus* events = nullptr;  // container events are published here
 };
 
 void AddContainerRoutes(Router& router, ContainerContext* context);

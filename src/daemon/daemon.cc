@@ -104,7 +104,9 @@ base::Status RunDaemon(const DaemonConfig& config) {
   host_options.registry_mirrors = config.registry_mirrors;
   host_options.certs_dir = "/etc/berth/certs.d";
   registry::RegistryHosts registry_hosts(host_options);
+  EventBus events;
   ImageContext image_context{&images, &registry_hosts};
+  image_context.events = &events;
 
   Router router;
   AddSystemRoutes(router, &engine);
@@ -118,6 +120,7 @@ base::Status RunDaemon(const DaemonConfig& config) {
   container_context.exec_root = config.exec_root;
   container_context.shim_binary = DefaultShimPath();
   container_context.host = ProbeSpecHostFacts();
+  container_context.events = &events;
   AddContainerRoutes(router, &container_context);
   Server server(std::move(options), &router);
   TRY(server.Start());
@@ -133,6 +136,7 @@ base::Status RunDaemon(const DaemonConfig& config) {
   base::LogInfo("received signal {}, shutting down", sig);
   (void)NotifySystemd("STOPPING=1");
   server.Stop();
+  events.WakeAll();
   server.Wait();
   base::LogInfo("berthd stopped");
   return {};

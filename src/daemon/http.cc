@@ -51,6 +51,14 @@ Response Response::Deferred(DeferredFn fn) {
   return r;
 }
 
+Response Response::Hijack(std::string content_type, HijackFn fn) {
+  Response r;
+  r.status = 200;
+  r.content_type = std::move(content_type);
+  r.hijack = std::move(fn);
+  return r;
+}
+
 int HttpStatusFor(base::ErrorCode code) {
   switch (code) {
     case base::ErrorCode::kNotFound:

@@ -47,6 +47,11 @@ struct Response;
 using DeferredFn = std::function<Response()>;
 // Produces a streamed body (see Response::stream).
 using StreamFn = std::function<void(BodyWriter&)>;
+// Takes over a hijacked connection (see Response::hijack): `fd` is the connection's socket in
+// blocking mode, still owned by the server (it is closed when the function returns; shutdown()
+// of either direction is allowed); `early` holds bytes the client sent after the request that
+// the server had already read (the start of the attach stdin).
+using HijackFn = std::function<void(int fd, std::string early)>;
 
 struct Response {
   int status = 200;
@@ -61,6 +66,12 @@ struct Response {
   // headers, then calls `stream` on a thread of its own; the response ends when it returns.
   // Failures after the headers went out travel in-band (Docker's {"errorDetail"} objects).
   StreamFn stream;
+  // When set, the connection is hijacked the way dockerd's attach and exec start do: the server
+  // sends "101 UPGRADED" (Connection: Upgrade, Upgrade: tcp) when the request asked for
+  // "Upgrade: tcp", else "200 OK", with `content_type` and `headers` and no body framing, then
+  // calls `hijack` on a thread of its own; the connection is closed when it returns. A deferred
+  // response may return a hijacking one (the check that may still fail runs first).
+  HijackFn hijack;
 
   static Response Json(int status, std::string body);
   static Response Text(int status, std::string body);
@@ -72,6 +83,9 @@ struct Response {
   static Response JsonStream(StreamFn fn);
   // A response computed by `fn` off the I/O threads.
   static Response Deferred(DeferredFn fn);
+  // A hijacking response with the given stream type ("application/vnd.docker.raw-stream" or
+  // "application/vnd.docker.multiplexed-stream").
+  static Response Hijack(std::string content_type, HijackFn fn);
 };
 
 // The one place that maps error classes to HTTP statuses: NotFound 404, AlreadyExists and

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "daemon/events.h"
 #include "daemon/image_stores.h"
 #include "daemon/router.h"
 #include "registry/credentials.h"
@@ -18,6 +19,7 @@ namespace berth::daemon {
 struct ImageContext {
   ImageStores* stores = nullptr;
   const registry::RegistryHosts* hosts = nullptr;
+  EventBus* events = nullptr;  // image events (pull, tag, untag, delete, ...); may be null
 };
 
 // The X-Registry-Auth header: base64url (padding optional) JSON

@@ -1,0 +1,46 @@
+// EventBus: a mutex, a ring and a condition variable.
+#include "daemon/events.h"
+
+#include <time.h>
+
+namespace berth::daemon {
+
+void EventBus::Publish(Event event) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  {
+    std::lock_guard lock(mu_);
+    event.seq = next_seq_++;
+    event.time_nano = int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    ring_.push_back(std::move(event));
+    if (ring_.size() > kRetained) ring_.pop_front();
+  }
+  cv_.notify_all();
+}
+
+uint64_t EventBus::Next() const {
+  std::lock_guard lock(mu_);
+  return next_seq_;
+}
+
+std::vector<Event> EventBus::Read(uint64_t* cursor,
+                                  std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(mu_);
+  uint64_t wakes = wakes_;
+  cv_.wait_until(lock, deadline, [&] { return next_seq_ > *cursor || wakes_ != wakes; });
+  std::vector<Event> out;
+  for (const Event& e : ring_)
+    if (e.seq >= *cursor) out.push_back(e);
+  if (next_seq_ > *cursor) *cursor = next_seq_;
+  return out;
+}
+
+void EventBus::WakeAll() {
+  {
+    std::lock_guard lock(mu_);
+    ++wakes_;
+  }
+  cv_.notify_all();
+}
+
+}  // namespace berth::daemon
