@@ -20,6 +20,6 @@ int main(int argc, char** argv) {
     (void)berth::sys::WriteAll(2, "berth-shim: " + abs.error().message() + "\n");
     return 2;
   }
-  int ready = options->foreground ? -1 : berth::shim::Daemonize();
+  int ready = options->foreground ? -1 : berth::shim::Daemonize(options->attach_fds);
   return berth::shim::RunShim(*options, ready);
 }

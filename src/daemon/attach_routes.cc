@@ -1,11 +1,119 @@
-// Attach: the hijacked connection bridged to the shim's attach.sock, and resize.
+// Attach: the hijacked connection goes to the container's shim. Before the container runs
+// (`docker run`, `start -a`) it waits in PendingAttaches and is handed to the shim at spawn, so
+// no output is lost and berthd is not in the data path at all; attaching to a running
+// container bridges the connection to the shim's attach.sock on a thread of its own.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+
+#include "base/log.h"
+#include "base/strings.h"
 #include "daemon/container_internal.h"
+#include "daemon/query.h"
+#include "sys/file.h"
+#include "sys/socket.h"
 
 namespace berth::daemon {
+namespace {
+
+constexpr const char* kRawStream = "application/vnd.docker.raw-stream";
+
+bool IsRunning(const ContainerRecord& rec) {
+  return rec.state.status == "running" || rec.state.status == "paused";
+}
+
+Response Attach(ContainerContext* ctx, const std::string& name, const Query& q) {
+  auto found = FindFresh(ctx, name);
+  if (!found) return Response::FromError(found.error());
+  ContainerRecord rec = *found;
+  bool stream = q.Bool("stream");
+  bool want_stdin = q.Bool("stdin");
+  PublishContainerEvent(ctx, rec, "attach");
+  // API 1.41 answers raw-stream whatever the framing (the client knows from Config.Tty).
+  return Response::Hijack(kRawStream,
+                          [ctx, id = rec.id, stream, want_stdin](int fd, std::string early) {
+                            if (!stream) return;
+                            auto lock = ctx->containers->OpLock(id);
+                            std::unique_lock guard(*lock);
+                            auto now = FindFresh(ctx, id);
+                            if (!now) return;
+                            if (!IsRunning(*now)) {
+                              // StartContainer takes the pending connections under the same lock,
+                              // so this one is either handed to the next start or sees the
+                              // container running below. Stdin sent before the client read our 101
+                              // is dropped: the Docker clients wait for it.
+                              int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                              if (copy >= 0) ctx->attaches.Add(id, sys::UniqueFd(copy));
+                              return;
+                            }
+                            guard.unlock();
+                            auto shim = sys::ConnectUnix(PathsOf(ctx, id).state + "/attach.sock");
+                            if (!shim) {
+                              base::LogDebug("attach {}: {}", id, shim.error().message());
+                              return;
+                            }
+                            BridgeStreams(fd, early, shim->get(), want_stdin);
+                          });
+}
+
+Response Resize(ContainerContext* ctx, const std::string& name, const Query& q) {
+  auto rec = FindFresh(ctx, name);
+  if (!rec) return Response::FromError(rec.error());
+  if (!IsRunning(*rec))
+    return Response::ErrorMessage(409, fmt::format("Container {} is not running", rec->id));
+  auto h = base::ParseInt(q.Get("h")), w = base::ParseInt(q.Get("w"));
+  if (!h || !w || *h < 0 || *w < 0)
+    return Response::ErrorMessage(400, "invalid resize: h and w must be non-negative integers");
+  if (auto st = ShimControl(ctx, rec->id, fmt::format("resize {} {}", *h, *w)); !st)
+    return Response::FromError(st.error());
+  return Response::Text(200, "");
+}
+
+}  // namespace
+
+void BridgeStreams(int client, const std::string& early, int shim, bool forward_stdin) {
+  if (!early.empty() && !sys::WriteAll(shim, early)) return;
+  bool client_open = true;
+  char buf[32 << 10];
+  for (;;) {
+    struct pollfd fds[2] = {{shim, POLLIN, 0}, {client, short(client_open ? POLLIN : 0), 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[0].revents) {
+      ssize_t n = read(shim, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // output ended: the server closes the connection
+      if (!sys::WriteAll(client, std::string_view(buf, size_t(n)))) return;
+    }
+    if (client_open && fds[1].revents) {
+      ssize_t n = read(client, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return;  // reset: the client is gone
+      if (n == 0) {
+        // shutdown(SHUT_WR) by the client: stdin finished, output still wanted.
+        client_open = false;
+        if (forward_stdin) shutdown(shim, SHUT_WR);
+        continue;
+      }
+      if (forward_stdin && !sys::WriteAll(shim, std::string_view(buf, size_t(n)))) return;
+    }
+  }
+}
 
 void AddAttachRoutes(Router& router, ContainerContext* ctx) {
-  (void)router;
-  (void)ctx;
+  router.Add("POST", "/containers/{id}/attach", [ctx](Request& req) -> base::Result<Response> {
+    return Attach(ctx, req.params["id"], Query(req.query));
+  });
+  router.Add("POST", "/containers/{id}/resize", [ctx](Request& req) -> base::Result<Response> {
+    return Resize(ctx, req.params["id"], Query(req.query));
+  });
 }
 
 }  // namespace berth::daemon

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -42,7 +43,11 @@ base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
 void UnmountRootfs(const std::string& target);
 
 // Runs berth-shim for `rec` and waits until the container runs (or the shim's error).
-base::Status SpawnShim(const ContainerContext* ctx, const ContainerRecord& rec, const Paths& p);
+// Stdin and log options come from the create request; pending attach connections are handed
+// over (see PendingAttaches).
+base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const Paths& p);
+// A json-file max-size: "10m", "512k", "1g", "4096" -> bytes.
+base::Result<int64_t> ParseLogSize(std::string_view text);
 // The init's pid from the runtime state, 0 when unknown.
 int ReadInitPid(const Paths& p, const std::string& id);
 
@@ -54,9 +59,27 @@ nlohmann::json ParseRequestJson(const ContainerRecord& rec);
 base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const std::string& signal,
                            int timeout);
 
+// Removes a stopped container: rootfs mount, snapshot, bundle, state and data dirs, pending
+// attach connections, the record; publishes "destroy". The caller holds OpLock(id).
+base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec);
+
+// Docker's event attributes of a container: its labels, name and image.
+std::map<std::string, std::string> ContainerEventAttributes(const ContainerRecord& rec);
+// Publishes a container event (no-op without an event bus); `extra` adds attributes
+// (exitCode, signal, execID, ...).
+void PublishContainerEvent(ContainerContext* ctx, const ContainerRecord& rec,
+                           const std::string& action,
+                           const std::map<std::string, std::string>& extra = {});
+
 // Starts a created or exited container (mounts its rootfs, spawns its shim): 204, 304 when it
 // already runs, or the error. Blocks until the container runs; call off the I/O threads.
 Response StartContainer(ContainerContext* ctx, const std::string& name_or_id);
+
+// Copies between a hijacked client connection and a shim's attach.sock until the shim's side
+// ends: `early` first to the shim; client bytes to the shim only with `forward_stdin`, whose
+// EOF (the client's shutdown(SHUT_WR)) becomes a shutdown of the shim connection. Blocking;
+// returns when the output ended or either side failed.
+void BridgeStreams(int client, const std::string& early, int shim, bool forward_stdin);
 
 // The route groups, each in a file of its own; AddContainerRoutes() calls them.
 // container_manage_routes.cc: pause/unpause, rename, restart, update, prune.

@@ -15,6 +15,7 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "daemon/container_internal.h"
+#include "daemon/spec/create_request.h"
 #include "image/snapshot/snapshotter.h"
 #include "sys/file.h"
 #include "sys/mount.h"
@@ -141,11 +142,28 @@ void UnmountRootfs(const std::string& target) {
 
 // Runs berth-shim and waits for its first process: exit 0 once the container runs, else 1 with
 // the error on stderr.
-base::Status SpawnShim(const ContainerContext* ctx, const ContainerRecord& rec, const Paths& p) {
+base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const Paths& p) {
   std::vector<std::string> args = {ctx->shim_binary, "--id",        rec.id,  "--bundle",
                                    p.bundle,         "--state-dir", p.state, "--runtime-root",
                                    p.runtime_root,   "--log-path",  p.log};
   if (rec.tty) args.push_back("--tty");
+  if (auto cr = spec::ParseCreateRequest(rec.request)) {
+    if (cr->config.open_stdin) args.push_back("--stdin");
+    if (cr->config.stdin_once) args.push_back("--stdin-once");
+    const auto& opts = cr->host_config.log_config.config;
+    if (auto it = opts.find("max-size"); it != opts.end()) {
+      if (auto n = ParseLogSize(it->second); n && *n > 0)
+        args.insert(args.end(), {"--log-max-size", std::to_string(*n)});
+    }
+    if (auto it = opts.find("max-file"); it != opts.end()) {
+      if (auto n = base::ParseInt(it->second); n && *n > 0)
+        args.insert(args.end(), {"--log-max-file", std::to_string(*n)});
+    }
+  }
+  // Connections that attached before the start become the shim's first clients, at fds 3...
+  std::vector<sys::UniqueFd> attach_fds = ctx->attaches.Take(rec.id);
+  for (size_t i = 0; i < attach_fds.size(); ++i)
+    args.insert(args.end(), {"--attach-fd", std::to_string(3 + i)});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -153,11 +171,21 @@ base::Status SpawnShim(const ContainerContext* ctx, const ContainerRecord& rec, 
   // O_CLOEXEC: a shim spawned concurrently for another container must not keep our write end.
   if (pipe2(pipefd, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
   sys::UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+  // The attach fds go to 3, 4, ... in the shim. Copies above that range first, so that no
+  // dup2 target overwrites a source still to be copied.
+  std::vector<sys::UniqueFd> high;
+  for (auto& fd : attach_fds) {
+    int h = fcntl(fd.get(), F_DUPFD_CLOEXEC, 3 + int(attach_fds.size()) + 1);
+    if (h < 0) return Fail(Error::FromErrno(errno, "fcntl F_DUPFD"));
+    high.emplace_back(h);
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
   posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+  for (size_t i = 0; i < high.size(); ++i)
+    posix_spawn_file_actions_adddup2(&fa, high[i].get(), int(3 + i));
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // berthd blocks SIGTERM/SIGINT for sigwait; the shim must not inherit that mask.
@@ -210,6 +238,73 @@ base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const st
       return Fail(Error::Internal(fmt::format("container {} did not exit after SIGKILL", rec.id)));
   }
   return {};
+}
+
+base::Result<int64_t> ParseLogSize(std::string_view text) {
+  std::string t(base::Trim(text));
+  int64_t unit = 1;
+  if (!t.empty()) {
+    switch (t.back() | 0x20) {
+      case 'k':
+        unit = 1 << 10;
+        break;
+      case 'm':
+        unit = 1 << 20;
+        break;
+      case 'g':
+        unit = int64_t(1) << 30;
+        break;
+      default:
+        break;
+    }
+    if (unit != 1) t.pop_back();
+  }
+  auto n = base::ParseInt(t);
+  if (!n || *n < 0)
+    return Fail(Error::InvalidArgument(fmt::format("invalid max-size \"{}\"", text)));
+  return *n * unit;
+}
+
+base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) {
+  Paths p = PathsOf(ctx, rec.id);
+  UnmountRootfs(p.rootfs);
+  if (auto st = ctx->images->snapshots->RemoveContainer(rec.id);
+      !st && st.error().code() != base::ErrorCode::kNotFound)
+    return st;
+  for (const std::string& dir : {ctx->exec_root + "/containers/" + rec.id, p.state, p.data}) {
+    if (auto st = sys::RemoveAll(dir); !st)
+      base::LogWarn("remove {}: {}", dir, st.error().message());
+  }
+  ctx->attaches.Drop(rec.id);
+  ctx->containers->Remove(rec.id);
+  PublishContainerEvent(ctx, rec, "destroy");
+  base::LogInfo("removed container {}", rec.id);
+  return {};
+}
+
+std::map<std::string, std::string> ContainerEventAttributes(const ContainerRecord& rec) {
+  std::map<std::string, std::string> attrs;
+  json body = ParseRequestJson(rec);
+  if (auto it = body.find("Labels"); it != body.end() && it->is_object()) {
+    for (const auto& [k, v] : it->items())
+      if (v.is_string()) attrs[k] = v.get<std::string>();
+  }
+  attrs["name"] = rec.name;
+  attrs["image"] = rec.image;
+  return attrs;
+}
+
+void PublishContainerEvent(ContainerContext* ctx, const ContainerRecord& rec,
+                           const std::string& action,
+                           const std::map<std::string, std::string>& extra) {
+  if (!ctx->events) return;
+  Event e;
+  e.type = "container";
+  e.action = action;
+  e.id = rec.id;
+  e.attributes = ContainerEventAttributes(rec);
+  for (const auto& [k, v] : extra) e.attributes[k] = v;
+  ctx->events->Publish(std::move(e));
 }
 
 }  // namespace berth::daemon

@@ -22,6 +22,7 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "daemon/container_internal.h"
+#include "daemon/container_monitor.h"
 #include "daemon/query.h"
 #include "image/image_service.h"
 #include "oci/image_spec.h"
@@ -161,6 +162,7 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
     return fail(st.error());
   if (auto st = ctx->containers->Add(rec); !st) return fail(st.error());
   base::LogInfo("created container {} ({})", rec.id, rec.name);
+  PublishContainerEvent(ctx, rec, "create");
   return Response::Json(201, json{{"Id", rec.id}, {"Warnings", warnings}}.dump());
 }
 
@@ -195,7 +197,7 @@ json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
           {"HostsPath", p.data + "/hosts"},
           {"LogPath", p.log},
           {"Name", "/" + rec.name},
-          {"RestartCount", 0},
+          {"RestartCount", rec.restart_count},
           {"Driver", "overlay2"},
           {"Platform", "linux"},
           {"MountLabel", ""},
@@ -252,13 +254,42 @@ Response List(ContainerContext* ctx, const Query& q) {
   return Response::Json(200, out.dump());
 }
 
-Response Wait(ContainerContext* ctx, const std::string& name) {
+// Docker's wait: the headers go out at once (the CLI blocks on them before it starts the
+// container), the body {"StatusCode"} when the condition is met: not-running (at once when the
+// container is not running), next-exit, removed. Exits are seen as "die" events.
+Response Wait(ContainerContext* ctx, const std::string& name, const Query& q) {
+  std::string condition = q.Get("condition");
+  if (condition.empty()) condition = "not-running";
+  if (condition != "not-running" && condition != "next-exit" && condition != "removed")
+    return Response::ErrorMessage(400, fmt::format("invalid condition: \"{}\"", condition));
+  // The cursor is taken before the state is read, so no exit can fall between the two.
+  uint64_t cursor = ctx->events->Next();
   auto rec = FindFresh(ctx, name);
   if (!rec) return Response::FromError(rec.error());
-  return Response::Deferred([ctx, rec = *rec]() mutable {
-    WaitExit(ctx, rec, -1ms);
-    return Response::Json(200,
-                          json{{"StatusCode", rec.state.exit_code}, {"Error", nullptr}}.dump());
+  return Response::JsonStream([ctx, rec = *rec, condition, cursor](BodyWriter& w) mutable {
+    bool running = rec.state.status == "running" || rec.state.status == "paused";
+    int code = rec.state.exit_code;
+    bool done = condition == "not-running" && !running;
+    auto beat = std::chrono::steady_clock::now() + 5s;
+    while (!done && !ctx->events->closed()) {
+      for (const Event& e : ctx->events->Read(&cursor, std::chrono::steady_clock::now() + 1s)) {
+        if (e.type != "container" || e.id != rec.id) continue;
+        if (e.action == "die") {
+          auto it = e.attributes.find("exitCode");
+          code = it == e.attributes.end() ? 0 : std::atoi(it->second.c_str());
+          if (condition != "removed") done = true;
+        } else if (e.action == "destroy") {
+          done = true;
+        }
+      }
+      // Whitespace before the JSON value is harmless to every decoder, and a client that hung
+      // up (`docker run -d` drops this request) is noticed by the failed write.
+      if (!done && std::chrono::steady_clock::now() >= beat) {
+        if (!w.Write("\n")) return;
+        beat = std::chrono::steady_clock::now() + 5s;
+      }
+    }
+    w.Write(json{{"StatusCode", code}, {"Error", nullptr}}.dump() + "\n");
   });
 }
 
@@ -270,12 +301,16 @@ Response Kill(ContainerContext* ctx, const std::string& name, const Query& q) {
         409, fmt::format("Cannot kill container: {}: Container {} is not running", name, rec->id));
   std::string sig = q.Get("signal", "KILL");
   if (sig.empty()) sig = "KILL";
+  // As dockerd: a container killed through the API is not restarted by its policy.
+  rec->manually_stopped = true;
+  (void)ctx->containers->Update(*rec);
   if (auto st = ShimControl(ctx, rec->id, "kill " + sig); !st) {
     if (st.error().message().find("invalid") != std::string::npos ||
         st.error().message().find("unknown") != std::string::npos)
       return Response::ErrorMessage(400, st.error().message());
     return Response::FromError(st.error());
   }
+  PublishContainerEvent(ctx, *rec, "kill", {{"signal", sig}});
   return Response::Text(204, "");
 }
 
@@ -297,8 +332,11 @@ Response Stop(ContainerContext* ctx, const std::string& name, const Query& q) {
   return Response::Deferred([ctx, rec = *rec, signal, timeout]() mutable {
     auto lock = ctx->containers->OpLock(rec.id);
     std::lock_guard guard(*lock);
+    rec.manually_stopped = true;
+    (void)ctx->containers->Update(rec);
     if (auto st = StopContainer(ctx, rec, signal, timeout); !st)
       return Response::FromError(st.error());
+    PublishContainerEvent(ctx, rec, "stop");
     return Response::Text(204, "");
   });
 }
@@ -319,17 +357,7 @@ Response Remove(ContainerContext* ctx, const std::string& name, const Query& q) 
     if (rec.state.status == "running") {
       if (auto st = StopContainer(ctx, rec, "KILL", 0); !st) return Response::FromError(st.error());
     }
-    Paths p = PathsOf(ctx, rec.id);
-    UnmountRootfs(p.rootfs);
-    if (auto st = ctx->images->snapshots->RemoveContainer(rec.id);
-        !st && st.error().code() != base::ErrorCode::kNotFound)
-      return Response::FromError(st.error());
-    for (const std::string& dir : {ctx->exec_root + "/containers/" + rec.id, p.state, p.data}) {
-      if (auto st = sys::RemoveAll(dir); !st)
-        base::LogWarn("remove {}: {}", dir, st.error().message());
-    }
-    ctx->containers->Remove(rec.id);
-    base::LogInfo("removed container {}", rec.id);
+    if (auto st = RemoveContainer(ctx, rec); !st) return Response::FromError(st.error());
     return Response::Text(204, "");
   });
 }
@@ -359,7 +387,11 @@ Response StartContainer(ContainerContext* ctx, const std::string& name) {
   rec->state.status = "running";
   rec->state.pid = ReadInitPid(p, rec->id);
   rec->state.started_at = base::NowRfc3339Nano();
+  rec->manually_stopped = false;
   if (auto st = ctx->containers->Update(*rec); !st) return Response::FromError(st.error());
+  PublishContainerEvent(ctx, *rec, "start");
+  // After the record says running: an exit the monitor sees must find it so.
+  if (ctx->monitor) ctx->monitor->Watch(rec->id);
   return Response::Text(204, "");
 }
 
@@ -404,8 +436,9 @@ void AddContainerRoutes(Router& router, ContainerContext* ctx) {
     // Deferred: the shim's start-up (runtime create + start) blocks for a while.
     return Response::Deferred([ctx, id = req.params["id"]] { return StartContainer(ctx, id); });
   });
-  router.Add("POST", "/containers/{id}/wait",
-             [ctx](Request& req) -> base::Result<Response> { return Wait(ctx, req.params["id"]); });
+  router.Add("POST", "/containers/{id}/wait", [ctx](Request& req) -> base::Result<Response> {
+    return Wait(ctx, req.params["id"], Query(req.query));
+  });
   router.Add("POST", "/containers/{id}/kill", [ctx](Request& req) -> base::Result<Response> {
     return Kill(ctx, req.params["id"], Query(req.query));
   });

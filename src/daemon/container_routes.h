@@ -9,10 +9,13 @@
 #include "daemon/container_store.h"
 #include "daemon/events.h"
 #include "daemon/image_stores.h"
+#include "daemon/pending_attaches.h"
 #include "daemon/router.h"
 #include "daemon/spec/generate.h"
 
 namespace berth::daemon {
+
+class ContainerMonitor;
 
 // What the container routes use; everything must outlive the router.
 struct ContainerContext {
@@ -25,7 +28,9 @@ struct ContainerContext {
   std::string exec_root;
   std::string shim_binary;  // berth-shim
   spec::HostFacts host;
-  EventBus* events = nullptr;  // container events are published here
+  EventBus* events = nullptr;           // container events are published here
+  PendingAttaches attaches;             // attach connections waiting for their container to start
+  ContainerMonitor* monitor = nullptr;  // notices shim exits; may be null in tests
 };
 
 void AddContainerRoutes(Router& router, ContainerContext* context);

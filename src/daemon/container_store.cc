@@ -23,6 +23,8 @@ std::string SerializeRecord(const ContainerRecord& r) {
             {"args", r.args},
             {"request", r.request},
             {"tty", r.tty},
+            {"restart_count", r.restart_count},
+            {"manually_stopped", r.manually_stopped},
             {"state",
              {{"status", r.state.status},
               {"pid", r.state.pid},
@@ -47,6 +49,8 @@ base::Result<ContainerRecord> ParseRecord(std::string_view text) {
     r.args = j.value("args", std::vector<std::string>{});
     r.request = j.value("request", "{}");
     r.tty = j.value("tty", false);
+    r.restart_count = j.value("restart_count", 0);
+    r.manually_stopped = j.value("manually_stopped", false);
     const json& s = j.at("state");
     r.state.status = s.value("status", "created");
     r.state.pid = s.value("pid", 0);

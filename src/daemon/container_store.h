@@ -40,6 +40,8 @@ struct ContainerRecord {
   std::string request;  // the create body as received (JSON), echoed by inspect
   bool tty = false;
   ContainerState state;
+  int restart_count = 0;          // starts by the restart policy since the last API start
+  bool manually_stopped = false;  // stop/kill through the API: no restart until started again
 };
 
 class ContainerStore {

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/scope_guard.h"
 #include "base/strings.h"
+#include "daemon/container_monitor.h"
 #include "daemon/container_routes.h"
 #include "daemon/container_store.h"
 #include "daemon/host.h"
@@ -121,9 +122,15 @@ base::Status RunDaemon(const DaemonConfig& config) {
   container_context.shim_binary = DefaultShimPath();
   container_context.host = ProbeSpecHostFacts();
   container_context.events = &events;
+  // Declared after the context: destroyed (its thread joined) before it.
+  ContainerMonitor monitor(&container_context);
+  container_context.monitor = &monitor;
+  TRY_CTX(monitor.Start(), "container monitor");
   AddContainerRoutes(router, &container_context);
   Server server(std::move(options), &router);
   TRY(server.Start());
+  // Containers of an earlier berthd: their shims kept them running (or recorded their exits).
+  monitor.Recover();
 
   if (auto st = NotifySystemd(fmt::format("READY=1\nMAINPID={}", getpid())); !st)
     base::LogWarn("sd_notify: {}", st.error().message());
@@ -136,7 +143,7 @@ base::Status RunDaemon(const DaemonConfig& config) {
   base::LogInfo("received signal {}, shutting down", sig);
   (void)NotifySystemd("STOPPING=1");
   server.Stop();
-  events.WakeAll();
+  events.Close();
   server.Wait();
   base::LogInfo("berthd stopped");
   return {};

@@ -26,8 +26,7 @@ uint64_t EventBus::Next() const {
 std::vector<Event> EventBus::Read(uint64_t* cursor,
                                   std::chrono::steady_clock::time_point deadline) const {
   std::unique_lock lock(mu_);
-  uint64_t wakes = wakes_;
-  cv_.wait_until(lock, deadline, [&] { return next_seq_ > *cursor || wakes_ != wakes; });
+  cv_.wait_until(lock, deadline, [&] { return next_seq_ > *cursor || closed_; });
   std::vector<Event> out;
   for (const Event& e : ring_)
     if (e.seq >= *cursor) out.push_back(e);
@@ -35,12 +34,17 @@ std::vector<Event> EventBus::Read(uint64_t* cursor,
   return out;
 }
 
-void EventBus::WakeAll() {
+void EventBus::Close() {
   {
     std::lock_guard lock(mu_);
-    ++wakes_;
+    closed_ = true;
   }
   cv_.notify_all();
+}
+
+bool EventBus::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
 }
 
 }  // namespace berth::daemon

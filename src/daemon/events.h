@@ -40,15 +40,16 @@ class EventBus {
   // already dropped from the ring are skipped silently.
   std::vector<Event> Read(uint64_t* cursor, std::chrono::steady_clock::time_point deadline) const;
 
-  // Wakes every Read() (used when the daemon stops).
-  void WakeAll();
+  // Wakes every Read() and makes closed() true (the daemon stops: streams should end).
+  void Close();
+  bool closed() const;
 
  private:
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::deque<Event> ring_;
   uint64_t next_seq_ = 1;
-  uint64_t wakes_ = 0;
+  bool closed_ = false;
 };
 
 }  // namespace berth::daemon

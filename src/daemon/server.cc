@@ -116,9 +116,11 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(breq.body());
     bool head = breq.method() == http::verb::head;
     bool keep_alive = breq.keep_alive() && !server_->stopping;
+    upgrade_ = beast::iequals(breq[http::field::upgrade], "tcp");
     base::LogDebug("{} {}", req.method, req.target);
     Response res = server_->router->Handle(std::move(req));
-    if (res.deferred || res.stream) return RunAside(std::move(res), breq.version(), keep_alive);
+    if (res.deferred || res.stream || res.hijack)
+      return RunAside(std::move(res), breq.version(), keep_alive);
     Write(ToBeast(std::move(res), breq.version(), keep_alive, head));
   }
 
@@ -153,7 +155,10 @@ class Session : public std::enable_shared_from_this<Session> {
                  keep_alive, work = asio::make_work_guard(server_->ioc)]() mutable {
       if (res.deferred) res = res.deferred();
       bool ok = true;
-      if (res.stream) {
+      if (res.hijack) {
+        self->Hijack(res);
+        ok = false;  // the connection is closed (not shut down) below
+      } else if (res.stream) {
         ok = self->WriteStream(res, version, keep_alive);
       } else {
         auto b = ToBeast(std::move(res), version, keep_alive, false);
@@ -171,6 +176,25 @@ class Session : public std::enable_shared_from_this<Session> {
       --impl->aside_threads;
       impl->aside_done.notify_all();
     }).detach();
+  }
+
+  // Writes dockerd's upgrade answer by hand (Beast has no "101 UPGRADED" reason), then hands
+  // the blocking socket to the hijack function. Afterwards the socket is closed without a
+  // shutdown: the function may have passed a duplicate of it on (to a shim) that must live on.
+  void Hijack(Response& r) {
+    std::string head = upgrade_ ? "HTTP/1.1 101 UPGRADED\r\n" : "HTTP/1.1 200 OK\r\n";
+    if (!r.content_type.empty()) head += "Content-Type: " + r.content_type + "\r\n";
+    for (auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
+    if (upgrade_) head += "Connection: Upgrade\r\nUpgrade: tcp\r\n";
+    head += "\r\n";
+    beast::error_code ec;
+    socket_.native_non_blocking(false, ec);
+    asio::write(socket_, asio::buffer(head), ec);
+    if (ec) return;
+    std::string early = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    hijacked_ = true;
+    r.hijack(socket_.native_handle(), std::move(early));
   }
 
   bool WriteStream(Response& r, unsigned version, bool keep_alive) {
@@ -211,7 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close() {
     beast::error_code ec;
     // shutdown first so that the peer sees EOF after our last response.
-    socket_.shutdown(Local::socket::shutdown_send, ec);
+    if (!hijacked_) socket_.shutdown(Local::socket::shutdown_send, ec);
     socket_.close(ec);
   }
 
@@ -221,6 +245,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   bool reading_ = false;
+  bool upgrade_ = false;   // the request asked for "Upgrade: tcp"
+  bool hijacked_ = false;  // the socket was handed to a hijack function
 };
 
 }  // namespace

@@ -64,6 +64,8 @@ base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args) {
       if (o.log_max_size == 0) o.log_max_size = -1;
     } else if (flag == "--log-max-file") {
       o.log_max_file = static_cast<int>(TRY(take_int(1)));
+    } else if (flag == "--attach-fd") {
+      o.attach_fds.push_back(static_cast<int>(TRY(take_int(3))));
     } else if (flag == "--detach-keys") {
       o.detach_keys = TRY(take());
     } else if (flag == "--tty") {

@@ -23,6 +23,10 @@ struct ShimOptions {
   int64_t log_max_size = -1;  // bytes; -1 = unlimited
   int log_max_file = 1;       // files kept, the live one included
   std::string detach_keys = "ctrl-p,ctrl-q";
+  // Inherited, already connected attach clients (--attach-fd N, repeatable): berthd hands over
+  // the hijacked connections of `docker run`/`start -a`, which attached before the container
+  // started, so that they see its output from the first byte.
+  std::vector<int> attach_fds;
 };
 
 // Parses argv (without argv[0]). Flags take their value as the next argument or after '='.

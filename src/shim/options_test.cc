@@ -13,7 +13,8 @@ std::vector<std::string> Required() {
 TEST(ShimOptions, ParsesAll) {
   auto args = Required();
   for (const char* a : {"--tty", "--stdin", "--stdin-once", "--log-path", "/l", "--log-max-size",
-                        "100", "--log-max-file=3", "--keep", "--detach-keys", "ctrl-a"})
+                        "100", "--log-max-file=3", "--keep", "--detach-keys", "ctrl-a",
+                        "--attach-fd", "3", "--attach-fd=4"})
     args.push_back(a);
   auto o = ParseOptions(args);
   ASSERT_TRUE(o) << o.error().message();
@@ -26,6 +27,7 @@ TEST(ShimOptions, ParsesAll) {
   EXPECT_EQ(o->log_path, "/l");
   EXPECT_EQ(o->log_max_size, 100);
   EXPECT_EQ(o->log_max_file, 3);
+  EXPECT_EQ(o->attach_fds, (std::vector<int>{3, 4}));
 }
 
 TEST(ShimOptions, Rejects) {
@@ -41,6 +43,9 @@ TEST(ShimOptions, Rejects) {
   EXPECT_FALSE(ParseOptions(args));
   args = Required();
   args.insert(args.end(), {"--detach-keys", "ctrl-1"});
+  EXPECT_FALSE(ParseOptions(args));
+  args = Required();
+  args.insert(args.end(), {"--attach-fd", "2"});  // stdio is not a client
   EXPECT_FALSE(ParseOptions(args));
 }
 

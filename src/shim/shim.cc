@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -120,6 +121,8 @@ class Shim {
   void Output(int stream, std::string_view data);
   void LogLine(int stream, std::string_view line);
   void Accept(int listen_fd, bool control);
+  // Takes `fd` (non-blocking) as an attach or control client; closes it on failure.
+  base::Status AdoptClient(int fd, bool control);
   void OnClient(int fd, uint32_t events);
   void DropClient(int fd);
   void FlushClient(Client& c);
@@ -191,6 +194,11 @@ base::Status Shim::Setup() {
   epoll_.Reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) return Fail(Error::FromErrno(errno, "epoll_create1"));
   devnull_ = TRY(sys::Open("/dev/null", O_RDWR | O_CLOEXEC));
+  // Inherited attach clients must not reach the container.
+  for (int fd : o_.attach_fds) {
+    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+      return Fail(Error::FromErrno(errno, fmt::format("--attach-fd {}", fd)));
+  }
   // The runtime library logs to fd 2, which is the container's stderr while it launches.
   base::SetLogConfig({base::LogLevel::kError, false, devnull_.get()});
 
@@ -273,6 +281,11 @@ base::Status Shim::Setup() {
   }
   TRY(Add(attach_listen_.get(), Kind::kAttachListen, EPOLLIN));
   TRY(Add(control_listen_.get(), Kind::kControlListen, EPOLLIN));
+  // Before the loop reads any output: these clients see it all.
+  for (int fd : o_.attach_fds) {
+    TRY(SetNonBlocking(fd));
+    TRY(AdoptClient(fd, false));
+  }
   // A SIGCHLD that came before the signalfd existed is still pending: it is read in the loop.
   return {};
 }
@@ -430,15 +443,20 @@ void Shim::Accept(int listen_fd, bool control) {
       if (errno == EINTR) continue;
       return;  // EAGAIN, or out of fds: the client stays queued or gets ECONNREFUSED
     }
-    Client& c = clients_[fd];
-    c.fd.Reset(fd);
-    c.control = control;
-    if (!Add(fd, control ? Kind::kControl : Kind::kAttach, 0)) {
-      clients_.erase(fd);
-      continue;
-    }
-    UpdateClient(c);
+    (void)AdoptClient(fd, control);
   }
+}
+
+base::Status Shim::AdoptClient(int fd, bool control) {
+  Client& c = clients_[fd];
+  c.fd.Reset(fd);
+  c.control = control;
+  if (auto st = Add(fd, control ? Kind::kControl : Kind::kAttach, 0); !st) {
+    clients_.erase(fd);  // closes it
+    return st;
+  }
+  UpdateClient(c);
+  return {};
 }
 
 void Shim::UpdateClient(Client& c) {
@@ -714,7 +732,7 @@ void TrimResidentPages() {
 
 }  // namespace
 
-int Daemonize() {
+int Daemonize(const std::vector<int>& keep) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) {
     std::perror("berth-shim: pipe");
@@ -760,8 +778,16 @@ int Daemonize() {
   }
   // Nothing the spawner leaked may outlive it in us (or reach the container).
   int ready = p[1];
-  if (ready > 3) ::syscall(SYS_close_range, 3, ready - 1, 0);
-  ::syscall(SYS_close_range, ready + 1, ~0U, 0);
+  std::vector<int> kept = keep;
+  kept.push_back(ready);
+  std::sort(kept.begin(), kept.end());
+  unsigned next = 3;  // the lowest fd not yet dealt with
+  for (int fd : kept) {
+    if (fd < 3 || unsigned(fd) < next) continue;
+    if (unsigned(fd) > next) ::syscall(SYS_close_range, next, unsigned(fd) - 1, 0);
+    next = unsigned(fd) + 1;
+  }
+  ::syscall(SYS_close_range, next, ~0U, 0);
   return ready;
 }
 

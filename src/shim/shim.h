@@ -19,6 +19,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "shim/options.h"
@@ -29,7 +30,8 @@ namespace berth::shim {
 // /dev/null, other fds closed). Returns only in the daemon, with the write end of a pipe the
 // original process is blocked on: RunShim reports "ok" or the setup error on it, and the
 // original process exits 0 or prints the error and exits 1. Errors before the fork: exits 1.
-int Daemonize();
+// `keep` are inherited fds (--attach-fd) that survive the closing.
+int Daemonize(const std::vector<int>& keep = {});
 
 // Runs the shim to the end; returns the process exit status (0 once exit.json is written).
 // ready_fd (closed here; -1 for none) receives "ok\n" once the container runs, or the error.

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -45,19 +46,7 @@ class DaemonContainersTest : public ::testing::Test {
     sock_ = dir_ + "/berth.sock";
     fs::create_directories(dir_ + "/home/.docker");
     std::ofstream(dir_ + "/daemon.json") << "{}";
-    pid_ = Spawn({BERTHD_PATH, "-H", "unix://" + sock_, "--data-root", dir_ + "/d", "--exec-root",
-                  dir_ + "/e", "--pidfile", dir_ + "/berthd.pid", "--config-file",
-                  dir_ + "/daemon.json", "--log-level", "debug"},
-                 dir_ + "/berthd.log");
-    ASSERT_GT(pid_, 0);
-    client_ = std::make_unique<client::Client>(sock_);
-    bool ready = false;
-    for (int i = 0; i < 200 && !ready; ++i) {
-      auto r = client_->Get("/_ping");
-      ready = r && r->status == 200;
-      if (!ready) std::this_thread::sleep_for(50ms);
-    }
-    ASSERT_TRUE(ready) << Log();
+    ASSERT_NO_FATAL_FAILURE(StartDaemon());
     env_ = "DOCKER_HOST=unix://" + sock_ + " DOCKER_CONFIG=" + dir_ + "/home/.docker HOME=" + dir_ +
            "/home ";
     auto [rc, out] = Shell(std::string("RUNTIME=runc ") + MAKE_BUNDLE + " " + dir_ + "/bundle");
@@ -83,6 +72,34 @@ class DaemonContainersTest : public ::testing::Test {
       Shell("grep -o ' " + dir_ + "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r umount -l");
       fs::remove_all(dir_);
     }
+  }
+
+  // Starts berthd on the test's roots (again, after a crash: the log is appended to).
+  void StartDaemon() {
+    pid_ = Spawn({BERTHD_PATH, "-H", "unix://" + sock_, "--data-root", dir_ + "/d", "--exec-root",
+                  dir_ + "/e", "--pidfile", dir_ + "/berthd.pid", "--config-file",
+                  dir_ + "/daemon.json", "--log-level", "debug"},
+                 dir_ + "/berthd.log");
+    ASSERT_GT(pid_, 0);
+    client_ = std::make_unique<client::Client>(sock_);
+    bool ready = false;
+    for (int i = 0; i < 200 && !ready; ++i) {
+      auto r = client_->Get("/_ping");
+      ready = r && r->status == 200;
+      if (!ready) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(ready) << Log();
+  }
+  // Polls `docker inspect -f format name` until it prints `want` (10 s at most).
+  std::string InspectUntil(const std::string& format, const std::string& name,
+                           const std::string& want) {
+    std::string out;
+    for (int i = 0; i < 200; ++i) {
+      out = Docker("inspect -f '" + format + "' " + name).second;
+      if (out == want) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return out;
   }
 
   std::string Log() { return ReadAll(dir_ + "/berthd.log"); }
@@ -205,6 +222,112 @@ TEST_F(DaemonContainersTest, RmRunningNeedsForce) {
   std::tie(rc, out) = Docker("rm c3");
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("No such container: c3"), std::string::npos) << out;
+}
+
+// docker run's attached flow: attach before start, wait?condition=removed, output from the
+// first byte, the exit code from wait, --rm removing the container.
+TEST_F(DaemonContainersTest, RunAttachedRmExitCode) {
+  auto [rc, out] =
+      Shell("(" + env_ + kDocker + " run --rm busybox sh -c 'echo out; echo err >&2; exit 3' 2>" +
+            dir_ + "/err)");
+  EXPECT_EQ(rc, 3) << out << Log();
+  EXPECT_EQ(out, "out\n");
+  EXPECT_EQ(ReadAll(dir_ + "/err"), "err\n");
+  std::tie(rc, out) = Docker("ps -aq");
+  EXPECT_EQ(out, "") << "--rm left the container behind";
+  std::tie(rc, out) = Docker("run --rm busybox seq 1 20000");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 20000) << "lost output";
+}
+
+TEST_F(DaemonContainersTest, RunInteractiveStdinAndTty) {
+  auto [rc, out] = Shell("printf 'abc\\ndef\\n' | " + env_ + kDocker +
+                         " run -i --rm busybox sh -c 'cat; echo done'");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_EQ(out, "abc\ndef\ndone\n");
+  // -it through a pseudo-terminal made by script(1).
+  std::tie(rc, out) = Shell("script -qec \"" + env_ + kDocker +
+                            " run -it --rm busybox sh -c 'tty; exit 4'\" /dev/null");
+  EXPECT_EQ(rc, 4) << out << Log();
+  EXPECT_NE(out.find("/dev/pts/0"), std::string::npos) << out;
+}
+
+TEST_F(DaemonContainersTest, AttachAndStartAttach) {
+  auto [rc, out] = Docker("run -d --name a1 busybox sh -c 'sleep 1; echo late; exit 6'");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) = Docker("attach a1");
+  EXPECT_EQ(rc, 6) << out << Log();
+  EXPECT_EQ(out, "late\n");
+  std::tie(rc, out) = Docker("create --name a2 busybox echo hello");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = Docker("start -a a2");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_EQ(out, "hello\n");
+  std::tie(rc, out) = Docker("start -a a2");  // a second run, attached again
+  EXPECT_EQ(out, "hello\n");
+  std::tie(rc, out) = Docker("logs a2");
+  EXPECT_EQ(out, "hello\nhello\n");
+}
+
+TEST_F(DaemonContainersTest, RestartPolicies) {
+  auto [rc, out] =
+      Docker("run -d --name p1 --restart on-failure:2 busybox sh -c 'echo run; exit 1'");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string logs;
+  for (int i = 0; i < 200 && logs != "run\nrun\nrun\n"; ++i) {
+    std::this_thread::sleep_for(50ms);
+    logs = Docker("logs p1").second;
+  }
+  EXPECT_EQ(logs, "run\nrun\nrun\n") << Log();
+  EXPECT_EQ(InspectUntil("{{.RestartCount}} {{.State.Status}}", "p1", "2 exited\n"), "2 exited\n")
+      << Log();
+  std::this_thread::sleep_for(500ms);  // no fourth run
+  EXPECT_EQ(Docker("logs p1").second, "run\nrun\nrun\n");
+  // always: restarted after it exits by itself, not after `docker stop`.
+  std::tie(rc, out) = Docker("run -d --name p2 --restart always busybox sh -c 'sleep 0.3'");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string count;
+  for (int i = 0; i < 200; ++i) {
+    count = Docker("inspect -f '{{.RestartCount}}' p2").second;
+    if (count != "0\n") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(count, "0\n") << Log();
+  std::tie(rc, out) = Docker("stop -t 1 p2");
+  EXPECT_EQ(rc, 0) << out;
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(Docker("inspect -f '{{.State.Status}}' p2").second, "exited\n") << Log();
+}
+
+// SIGKILL of berthd leaves containers running; the next berthd re-adopts them and records the
+// exits that happened while it was away.
+TEST_F(DaemonContainersTest, SurvivesDaemonSigkill) {
+  auto [rc, out] = Docker(
+      "run -d --name k1 busybox sh -c 'trap \"exit 7\" TERM; while true; do echo tick; sleep "
+      "0.1; done'");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string id = out.substr(0, out.find('\n'));
+  std::tie(rc, out) = Docker("run -d --name k2 busybox sh -c 'sleep 1; exit 5'");
+  ASSERT_EQ(rc, 0) << out << Log();
+  int shim = ShimPid(id);
+  ASSERT_EQ(kill(pid_, SIGKILL), 0);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  std::this_thread::sleep_for(1500ms);  // k2 exits while there is no berthd
+  EXPECT_EQ(kill(shim, 0), 0) << "the container died with berthd";
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  EXPECT_EQ(Docker("inspect -f '{{.State.Status}}' k1").second, "running\n") << Log();
+  EXPECT_EQ(Docker("inspect -f '{{.State.Status}} {{.State.ExitCode}}' k2").second, "exited 5\n");
+  std::tie(rc, out) = Docker("wait k2");
+  EXPECT_EQ(out, "5\n");
+  std::tie(rc, out) = Docker("logs k1");
+  EXPECT_NE(out.find("tick\ntick\n"), std::string::npos) << out;
+  std::tie(rc, out) = Docker("stop k1");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_EQ(Docker("inspect -f '{{.State.ExitCode}}' k1").second, "7\n");
+  std::tie(rc, out) = Docker("rm k1 k2");
+  EXPECT_EQ(rc, 0) << out << Log();
+  ExpectGone(id, shim);
 }
 
 }  // namespace

@@ -1,0 +1,213 @@
+// ContainerMonitor: pidfds in an epoll set, an eventfd to wake the loop, and a timer queue of
+// restarts; see container_monitor.h.
+#include "daemon/container_monitor.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "daemon/container_internal.h"
+#include "daemon/spec/create_request.h"
+#include "sys/file.h"
+
+namespace berth::daemon {
+
+using base::Error;
+using base::Fail;
+
+namespace {
+
+int ReadShimPid(const ContainerContext* ctx, const std::string& id) {
+  auto text = sys::ReadFile(PathsOf(ctx, id).state + "/shim.pid");
+  if (!text) return 0;
+  return std::atoi(std::string(base::Trim(*text)).c_str());
+}
+
+spec::RestartPolicy PolicyOf(const ContainerRecord& rec, bool* auto_remove) {
+  auto cr = spec::ParseCreateRequest(rec.request);
+  if (!cr) return {};
+  if (auto_remove) *auto_remove = cr->host_config.auto_remove;
+  return cr->host_config.restart_policy;
+}
+
+}  // namespace
+
+bool ContainerMonitor::ShouldRestart(const std::string& policy, int max_retries, int exit_code,
+                                     bool manually_stopped, int count) {
+  if (manually_stopped) return false;
+  if (policy == "always" || policy == "unless-stopped") return true;
+  if (policy == "on-failure") return exit_code != 0 && (max_retries <= 0 || count < max_retries);
+  return false;
+}
+
+std::chrono::milliseconds ContainerMonitor::Backoff(int count) {
+  int shift = std::clamp(count, 0, 10);
+  return std::min(std::chrono::milliseconds(100 << shift), std::chrono::milliseconds(60000));
+}
+
+base::Status ContainerMonitor::Start() {
+  epoll_.Reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) return Fail(Error::FromErrno(errno, "epoll_create1"));
+  wake_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) return Fail(Error::FromErrno(errno, "eventfd"));
+  struct epoll_event ev = {};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_.get();
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0)
+    return Fail(Error::FromErrno(errno, "epoll_ctl"));
+  thread_ = std::thread([this] { Run(); });
+  return {};
+}
+
+void ContainerMonitor::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  Wake();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  for (auto& [fd, id] : watched_) close(fd);
+  watched_.clear();
+}
+
+void ContainerMonitor::Wake() {
+  if (!wake_) return;
+  uint64_t one = 1;
+  (void)!write(wake_.get(), &one, sizeof one);
+}
+
+void ContainerMonitor::Watch(const std::string& id) {
+  int pid = ReadShimPid(ctx_, id);
+  int fd = pid > 0 ? int(syscall(SYS_pidfd_open, pid, 0)) : -1;
+  std::lock_guard lock(mu_);
+  if (fd >= 0) {
+    struct epoll_event ev = {};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0) {
+      watched_[fd] = id;
+      return;
+    }
+    close(fd);
+  }
+  // No shim (it finished already, or shim.pid was never written): an exit to handle now.
+  exited_.push_back(id);
+  Wake();
+}
+
+void ContainerMonitor::Recover() {
+  for (ContainerRecord rec : ctx_->containers->List()) {
+    bool was_running = rec.state.status == "running" || rec.state.status == "paused";
+    if (was_running) {
+      Watch(rec.id);  // a dead shim is handled as an exit (die, AutoRemove, policy)
+      continue;
+    }
+    spec::RestartPolicy policy = PolicyOf(rec, nullptr);
+    if (policy.name == "always" || (policy.name == "unless-stopped" && !rec.manually_stopped)) {
+      std::lock_guard lock(mu_);
+      restarts_.emplace(std::chrono::steady_clock::now(), Due{rec.id, true});
+      Wake();
+    }
+  }
+}
+
+void ContainerMonitor::Run() {
+  struct epoll_event evs[16];
+  for (;;) {
+    int timeout = -1;
+    std::vector<std::string> exited;
+    std::vector<Due> due;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      exited.swap(exited_);
+      auto now = std::chrono::steady_clock::now();
+      while (!restarts_.empty() && restarts_.begin()->first <= now) {
+        due.push_back(restarts_.begin()->second);
+        restarts_.erase(restarts_.begin());
+      }
+      if (!restarts_.empty()) {
+        auto wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(restarts_.begin()->first - now);
+        timeout = int(std::max<int64_t>(1, wait.count()));
+      }
+    }
+    for (const std::string& id : exited) OnExit(id);
+    for (const Due& d : due) StartByPolicy(d.id, d.at_boot);
+    if (!exited.empty() || !due.empty()) continue;
+    int n = epoll_wait(epoll_.get(), evs, 16, timeout);
+    for (int i = 0; i < n; ++i) {
+      int fd = evs[i].data.fd;
+      if (fd == wake_.get()) {
+        uint64_t v;
+        (void)!read(wake_.get(), &v, sizeof v);
+        continue;
+      }
+      std::string id;
+      {
+        std::lock_guard lock(mu_);
+        auto it = watched_.find(fd);
+        if (it == watched_.end()) continue;
+        id = it->second;
+        watched_.erase(it);
+        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+        close(fd);
+      }
+      OnExit(id);
+    }
+  }
+}
+
+void ContainerMonitor::OnExit(const std::string& id) {
+  auto lock = ctx_->containers->OpLock(id);
+  bool auto_remove = false, restart = false;
+  int count = 0;
+  {
+    std::lock_guard guard(*lock);
+    auto found = ctx_->containers->Find(id);
+    if (!found || found->id != id) return;  // removed meanwhile
+    ContainerRecord rec = *found;
+    Refresh(ctx_, rec);
+    if (rec.state.status == "running" || rec.state.status == "paused") {
+      // The shim we watched is gone yet the state says running: a newer run (restart) owns it.
+      return;
+    }
+    UnmountRootfs(PathsOf(ctx_, id).rootfs);
+    PublishContainerEvent(ctx_, rec, "die", {{"exitCode", std::to_string(rec.state.exit_code)}});
+    spec::RestartPolicy policy = PolicyOf(rec, &auto_remove);
+    if (auto_remove) {
+      if (auto st = RemoveContainer(ctx_, rec); !st)
+        base::LogWarn("auto-remove {}: {}", id, st.error().message());
+      return;
+    }
+    restart = ShouldRestart(policy.name, policy.maximum_retry_count, rec.state.exit_code,
+                            rec.manually_stopped, rec.restart_count);
+    if (restart) {
+      count = rec.restart_count;
+      ++rec.restart_count;
+      (void)ctx_->containers->Update(rec);
+    }
+  }
+  if (restart) {
+    std::lock_guard guard(mu_);
+    restarts_.emplace(std::chrono::steady_clock::now() + Backoff(count), Due{id, false});
+  }
+}
+
+void ContainerMonitor::StartByPolicy(const std::string& id, bool at_boot) {
+  auto rec = ctx_->containers->Find(id);
+  if (!rec || rec->id != id) return;
+  if (rec->manually_stopped && !at_boot) return;  // stopped through the API while we waited
+  Response r = StartContainer(ctx_, id);
+  if (r.status >= 400) base::LogWarn("restart {} by its policy: {}", id, r.body);
+}
+
+}  // namespace berth::daemon
