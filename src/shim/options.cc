@@ -53,6 +53,10 @@ base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args) {
       o.id = TRY(take());
     } else if (flag == "--bundle") {
       o.bundle = TRY(take());
+    } else if (flag == "--exec") {
+      TRY(boolean(o.exec));
+    } else if (flag == "--process") {
+      o.process = TRY(take());
     } else if (flag == "--state-dir") {
       o.state_dir = TRY(take());
     } else if (flag == "--runtime-root") {
@@ -83,10 +87,18 @@ base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args) {
     }
   }
   for (auto [name, field] : {std::pair{"--id", &o.id},
-                             {"--bundle", &o.bundle},
                              {"--state-dir", &o.state_dir},
                              {"--runtime-root", &o.runtime_root}})
     if (field->empty()) return Fail(Error::InvalidArgument(fmt::format("{} is required", name)));
+  if (o.exec) {
+    if (o.process.empty()) return Fail(Error::InvalidArgument("--exec needs --process"));
+    if (!o.bundle.empty()) return Fail(Error::InvalidArgument("--bundle is not used with --exec"));
+    if (!o.log_path.empty())
+      return Fail(Error::InvalidArgument("--log-path is not used with --exec"));
+  } else {
+    if (o.bundle.empty()) return Fail(Error::InvalidArgument("--bundle is required"));
+    if (!o.process.empty()) return Fail(Error::InvalidArgument("--process needs --exec"));
+  }
   if (o.log_max_file > 1 && o.log_max_size < 0)
     return Fail(Error::InvalidArgument("--log-max-file > 1 needs --log-max-size"));
   TRY(ParseDetachKeys(o.detach_keys));
@@ -96,7 +108,7 @@ base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args) {
 base::Status MakeAbsolute(ShimOptions& o) {
   char cwd[4096];
   if (!::getcwd(cwd, sizeof cwd)) return Fail(Error::FromErrno(errno, "getcwd"));
-  for (std::string* p : {&o.bundle, &o.state_dir, &o.runtime_root, &o.log_path})
+  for (std::string* p : {&o.bundle, &o.process, &o.state_dir, &o.runtime_root, &o.log_path})
     if (!p->empty() && (*p)[0] != '/') *p = std::string(cwd) + "/" + *p;
   return {};
 }

@@ -10,8 +10,14 @@
 namespace berth::shim {
 
 struct ShimOptions {
-  std::string id;
-  std::string bundle;
+  std::string id;      // the container (in exec mode: the one to exec in)
+  std::string bundle;  // container mode only
+  // Exec mode (--exec --process <process.json>): instead of creating the container, run one
+  // more process in the running container `id` (the runtime library's exec path), with the
+  // same stdio ownership, attach/control sockets and exit.json; the container is left alone
+  // when the process ends. The process's host pid is written to exec.pid in the state dir.
+  bool exec = false;
+  std::string process;        // exec mode: an OCI process.json (args, env, cwd, user, terminal)
   std::string state_dir;      // shim.pid, exit.json, attach.sock, control.sock
   std::string runtime_root;   // the runtime library's state root
   bool tty = false;           // must match process.terminal in the bundle's config.json
@@ -30,8 +36,9 @@ struct ShimOptions {
 };
 
 // Parses argv (without argv[0]). Flags take their value as the next argument or after '='.
-// InvalidArgument names the flag at fault; a missing --id/--bundle/--state-dir/--runtime-root
-// is an error.
+// InvalidArgument names the flag at fault; a missing --id/--state-dir/--runtime-root is an
+// error, and so is a missing --bundle (container mode) or --process (exec mode), or either of
+// them given in the other mode.
 base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args);
 
 // Makes the path options absolute against the current directory (the daemon runs from "/").

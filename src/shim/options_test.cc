@@ -13,8 +13,7 @@ std::vector<std::string> Required() {
 TEST(ShimOptions, ParsesAll) {
   auto args = Required();
   for (const char* a : {"--tty", "--stdin", "--stdin-once", "--log-path", "/l", "--log-max-size",
-                        "100", "--log-max-file=3", "--keep", "--detach-keys", "ctrl-a",
-                        "--attach-fd", "3", "--attach-fd=4"})
+                        "100", "--log-max-file=3", "--keep", "--detach-keys", "ctrl-a"})
     args.push_back(a);
   auto o = ParseOptions(args);
   ASSERT_TRUE(o) << o.error().message();
@@ -27,7 +26,6 @@ TEST(ShimOptions, ParsesAll) {
   EXPECT_EQ(o->log_path, "/l");
   EXPECT_EQ(o->log_max_size, 100);
   EXPECT_EQ(o->log_max_file, 3);
-  EXPECT_EQ(o->attach_fds, (std::vector<int>{3, 4}));
 }
 
 TEST(ShimOptions, Rejects) {
@@ -44,9 +42,49 @@ TEST(ShimOptions, Rejects) {
   args = Required();
   args.insert(args.end(), {"--detach-keys", "ctrl-1"});
   EXPECT_FALSE(ParseOptions(args));
-  args = Required();
-  args.insert(args.end(), {"--attach-fd", "2"});  // stdio is not a client
+}
+
+TEST(ShimOptions, ExecMode) {
+  auto o =
+      ParseOptions({"--exec", "--id", "c1", "--process", "p.json", "--state-dir", "/x/ab",
+                    "--runtime-root", "/r", "--tty", "--stdin", "--stdin-once", "--detach-keys="});
+  ASSERT_TRUE(o) << o.error().message();
+  EXPECT_TRUE(o->exec);
+  EXPECT_EQ(o->id, "c1");
+  EXPECT_EQ(o->process, "p.json");
+  EXPECT_EQ(o->bundle, "");
+  EXPECT_TRUE(o->tty && o->stdin && o->stdin_once);
+  EXPECT_EQ(o->detach_keys, "");
+  ASSERT_TRUE(MakeAbsolute(*o));
+  EXPECT_EQ(o->process[0], '/');
+  EXPECT_EQ(o->process.substr(o->process.size() - 7), "/p.json");
+
+  o = ParseOptions(
+      {"--exec=true", "--id=c1", "--process=/p", "--state-dir=/s", "--runtime-root=/r"});
+  ASSERT_TRUE(o) << o.error().message();
+  EXPECT_TRUE(o->exec);
+  EXPECT_FALSE(o->tty);
+}
+
+TEST(ShimOptions, ExecModeRejects) {
+  // No process.
+  auto o = ParseOptions({"--exec", "--id", "c1", "--state-dir", "/s", "--runtime-root", "/r"});
+  ASSERT_FALSE(o);
+  EXPECT_NE(o.error().message().find("--process"), std::string::npos) << o.error().message();
+  // A bundle or a log belongs to the container's shim.
+  EXPECT_FALSE(ParseOptions({"--exec", "--id", "c1", "--process", "/p", "--bundle", "/b",
+                             "--state-dir", "/s", "--runtime-root", "/r"}));
+  EXPECT_FALSE(ParseOptions({"--exec", "--id", "c1", "--process", "/p", "--log-path", "/l",
+                             "--state-dir", "/s", "--runtime-root", "/r"}));
+  // A process without --exec, and container mode without a bundle.
+  auto args = Required();
+  args.insert(args.end(), {"--process", "/p"});
   EXPECT_FALSE(ParseOptions(args));
+  o = ParseOptions({"--id", "c1", "--state-dir", "/s", "--runtime-root", "/r"});
+  ASSERT_FALSE(o);
+  EXPECT_NE(o.error().message().find("--bundle"), std::string::npos) << o.error().message();
+  EXPECT_FALSE(ParseOptions({"--exec=maybe", "--id", "c1", "--process", "/p", "--state-dir", "/s",
+                             "--runtime-root", "/r"}));
 }
 
 TEST(ShimOptions, DetachKeys) {

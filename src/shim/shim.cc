@@ -36,6 +36,7 @@
 #include "shim/json_log.h"
 #include "sys/file.h"
 #include "sys/process.h"
+#include "sys/socket.h"
 
 namespace berth::shim {
 
@@ -47,6 +48,9 @@ namespace {
 constexpr size_t kClientBufferLimit = 1 << 20;   // a reader this far behind is dropped
 constexpr size_t kStdinBufferLimit = 256 << 10;  // stop reading clients until stdin drains
 constexpr int kDrainAfterExitMs = 2000;          // orphans may hold the pipes open
+// Exec mode: output stops being read while an attach client has this much unsent (berthd
+// relays it to a `docker exec` that may be piped into a slow reader: nothing may be lost).
+constexpr size_t kExecClientHighWater = 256 << 10;
 
 enum class Kind : uint32_t {
   kSignal,
@@ -94,10 +98,11 @@ base::Result<sys::UniqueFd> ListenUnix(const std::string& path) {
 struct Client {
   sys::UniqueFd fd;
   bool control = false;
-  bool reading = true;    // false after the client's EOF
-  std::string out;        // bytes not yet accepted by the socket
-  std::string line;       // control: partial request line
-  size_t detach_pos = 0;  // attach: how much of the detach sequence was seen
+  bool reading = true;       // false after the client's EOF
+  std::string out;           // bytes not yet accepted by the socket
+  std::string line;          // control: partial request line
+  size_t detach_pos = 0;     // attach: how much of the detach sequence was seen
+  bool polling_out = false;  // EPOLLOUT is registered (there was unsent output)
 };
 
 class Shim {
@@ -134,6 +139,14 @@ class Shim {
   void CloseStdin();
   void UpdateStdinInterest();
   bool OutputDone() const;
+  // Container mode: launches the container. Exec mode: runs the process in it.
+  base::Status LaunchContainer();
+  base::Status LaunchExec(oci::Process process);
+  // Exec mode: pauses reading output while an attach client lags (kExecClientHighWater).
+  void UpdateOutputInterest();
+  bool ClientsFlushed() const;
+  uint32_t OutputEvents() const { return output_paused_ ? 0u : uint32_t{EPOLLIN}; }
+  void ExtendDeadline();
 
   std::string Path(const char* name) const { return o_.state_dir + "/" + name; }
 
@@ -150,6 +163,8 @@ class Shim {
   bool stdin_close_pending_ = false;
   bool clients_paused_ = false;
   bool launched_ = false;
+  bool output_paused_ = false;
+  uint64_t progress_ = 0;  // bytes moved from the process's output to clients, or read
   pid_t init_pid_ = 0;
   bool exited_ = false;
   int wait_status_ = 0;
@@ -208,7 +223,14 @@ base::Status Shim::Setup() {
   ::unlink(Path("exit.json").c_str());
   TRY(runtime::WritePidFile(Path("shim.pid"), ::getpid()));
 
-  {
+  oci::Process exec_process;
+  if (o_.exec) {
+    auto text = TRY_CTX(sys::ReadFile(o_.process), "process");
+    exec_process = TRY_CTX(oci::ParseProcess(text), "process.json");
+    if (exec_process.terminal != o_.tty)
+      return Fail(Error::InvalidArgument(
+          fmt::format("--tty={} but the process's terminal is {}", o_.tty, exec_process.terminal)));
+  } else {
     auto text = TRY_CTX(sys::ReadFile(o_.bundle + "/config.json"), "bundle");
     auto spec = TRY_CTX(oci::ParseSpec(text), "config.json");
     bool terminal = spec.process && spec.process->terminal;
@@ -248,23 +270,18 @@ base::Status Shim::Setup() {
     if (::dup2(in, 0) < 0 || ::dup2(child_out.get(), 1) < 0 || ::dup2(child_err.get(), 2) < 0)
       return Fail(Error::FromErrno(errno, "dup2 container stdio"));
   }
-  runtime::CreateOptions co;
-  co.id = o_.id;
-  co.bundle = o_.bundle;
-  auto launched = runtime_.Launch(co);
+  auto launched = o_.exec ? LaunchExec(std::move(exec_process)) : LaunchContainer();
   for (int fd = 0; fd < 3; ++fd) ::dup2(devnull_.get(), fd);
-  if (!launched) return Fail(std::move(launched).error());
-  launched_ = true;
-  init_pid_ = launched->pid;
+  if (!launched) return launched;
   if (o_.tty) {
-    pty_ = std::move(launched->pty_master);
     if (!pty_) return Fail(Error::Internal("the runtime returned no pty master"));
     TRY(SetNonBlocking(pty_.get()));
   }
   stdin_open_ = o_.stdin;
 
   // The cgroup manager is reopened now (setup code) so the exit path only reads a counter.
-  if (auto rec = runtime::StateStore(o_.runtime_root).Load(o_.id); rec) {
+  // An exec'd process shares the container's cgroup: its OOM kills are the container's.
+  if (auto rec = runtime::StateStore(o_.runtime_root).Load(o_.id); rec && !o_.exec) {
     if (auto layout = runtime::cgroup::DetectHostLayout(); layout) {
       if (auto mgr = runtime::cgroup::LoadManager(*layout, rec->cgroup_paths); mgr)
         cgroup_ = std::move(*mgr);
@@ -290,21 +307,99 @@ base::Status Shim::Setup() {
   return {};
 }
 
+base::Status Shim::LaunchContainer() {
+  runtime::CreateOptions co;
+  co.id = o_.id;
+  co.bundle = o_.bundle;
+  auto launched = TRY(runtime_.Launch(co));
+  launched_ = true;
+  init_pid_ = launched.pid;
+  pty_ = std::move(launched.pty_master);
+  return {};
+}
+
+base::Status Shim::LaunchExec(oci::Process process) {
+  runtime::ExecOptions eo;
+  eo.id = o_.id;
+  eo.process = std::move(process);
+  // Detached: the runtime returns once the process runs, and we stay its parent.
+  eo.detach = true;
+  eo.pid_file = Path("exec.pid");
+  // A detached exec hands its pty master to a console socket: ours, listening before the
+  // runtime connects, so the connection with the fd is queued when Exec returns.
+  sys::UniqueFd console;
+  if (o_.tty) {
+    eo.console_socket = Path("console.sock");
+    console = TRY(ListenUnix(eo.console_socket));
+  }
+  auto ran = runtime_.Exec(eo);
+  if (o_.tty) ::unlink(eo.console_socket.c_str());
+  if (!ran) return Fail(std::move(ran).error());
+  auto text = TRY(sys::ReadFile(eo.pid_file));
+  auto pid = base::ParseInt(base::Trim(text));
+  if (!pid || *pid <= 0) return Fail(Error::Internal("exec: bad pid file \"" + text + "\""));
+  launched_ = true;
+  init_pid_ = static_cast<pid_t>(*pid);
+  if (o_.tty) {
+    sys::UniqueFd conn(::accept4(console.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return Fail(Error::FromErrno(errno, "accept console socket"));
+    auto [master, name] = TRY_CTX(sys::RecvFd(conn.get()), "console socket");
+    pty_ = std::move(master);
+  }
+  return {};
+}
+
 void Shim::Abort() {
   if (!launched_) return;
   ::kill(init_pid_, SIGKILL);
   if (!exited_) (void)sys::WaitPid(init_pid_);
-  (void)runtime_.Delete(o_.id, true);
+  // An exec'd process is not the container: the container stays.
+  if (!o_.exec) (void)runtime_.Delete(o_.id, true);
+}
+
+bool Shim::ClientsFlushed() const {
+  for (const auto& [fd, c] : clients_)
+    if (!c.control && !c.out.empty()) return false;
+  return true;
+}
+
+void Shim::UpdateOutputInterest() {
+  if (!o_.exec) return;
+  size_t most = 0;
+  for (const auto& [fd, c] : clients_)
+    if (!c.control) most = std::max(most, c.out.size());
+  bool pause = most > kExecClientHighWater;
+  if (pause == output_paused_) return;
+  output_paused_ = pause;
+  if (o_.tty) {
+    UpdateStdinInterest();  // the pty master carries both directions
+  } else {
+    if (stdout_) Modify(stdout_.get(), Kind::kStdout, OutputEvents());
+    if (stderr_) Modify(stderr_.get(), Kind::kStderr, OutputEvents());
+  }
+}
+
+void Shim::ExtendDeadline() {
+  clock_gettime(CLOCK_MONOTONIC, &exit_deadline_);
+  exit_deadline_.tv_sec += kDrainAfterExitMs / 1000;
 }
 
 bool Shim::OutputDone() const { return o_.tty ? !pty_ : !stdout_ && !stderr_; }
 
 void Shim::Loop() {
   struct epoll_event evs[16];
+  uint64_t seen = progress_;
   while (true) {
     int timeout = -1;
+    if (o_.exec) {
+      UpdateOutputInterest();
+      // Output still flowing to a slow reader after the exit: not a stuck orphan.
+      if (exited_ && progress_ != seen) ExtendDeadline();
+      seen = progress_;
+    }
     if (exited_) {
-      if (OutputDone()) return;
+      // Exec mode: berthd must have the last byte before it sees the end of the stream.
+      if (OutputDone() && (!o_.exec || ClientsFlushed())) return;
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
       long ms = (exit_deadline_.tv_sec - now.tv_sec) * 1000 +
@@ -373,8 +468,7 @@ void Shim::OnSignal() {
       if (pid == init_pid_ && !exited_) {
         exited_ = true;
         wait_status_ = status;
-        clock_gettime(CLOCK_MONOTONIC, &exit_deadline_);
-        exit_deadline_.tv_sec += kDrainAfterExitMs / 1000;
+        ExtendDeadline();
       }
     }
   }
@@ -388,6 +482,7 @@ void Shim::OnOutput(Kind kind) {
   for (int round = 0; round < 4 && fd; ++round) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n > 0) {
+      progress_ += static_cast<uint64_t>(n);
       Output(stream, std::string_view(buf, static_cast<size_t>(n)));
       if (static_cast<size_t>(n) < sizeof buf) return;
       continue;
@@ -463,6 +558,7 @@ void Shim::UpdateClient(Client& c) {
   uint32_t events = 0;
   if (c.reading && !(clients_paused_ && !c.control)) events |= EPOLLIN | EPOLLRDHUP;
   if (!c.out.empty()) events |= EPOLLOUT;
+  c.polling_out = !c.out.empty();
   Modify(c.fd.get(), c.control ? Kind::kControl : Kind::kAttach, events);
 }
 
@@ -472,10 +568,10 @@ void Shim::DropClient(int fd) {
 }
 
 void Shim::FlushClient(Client& c) {
-  bool had = !c.out.empty();
   while (!c.out.empty()) {
     ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
+      progress_ += static_cast<uint64_t>(n);
       c.out.erase(0, static_cast<size_t>(n));
       continue;
     }
@@ -489,7 +585,9 @@ void Shim::FlushClient(Client& c) {
     return;
   }
   if (c.out.empty()) std::string().swap(c.out);
-  if (had != !c.out.empty()) UpdateClient(c);
+  // Against what epoll was told, not the state on entry: Output() appends before it flushes,
+  // and a remainder left by that flush must register EPOLLOUT.
+  if (c.polling_out != !c.out.empty()) UpdateClient(c);
 }
 
 void Shim::OnClient(int fd, uint32_t events) {
@@ -647,7 +745,7 @@ void Shim::CloseStdin() {
 void Shim::UpdateStdinInterest() {
   bool pending = !stdin_buf_.empty();
   if (o_.tty) {
-    if (pty_) Modify(pty_.get(), Kind::kPty, EPOLLIN | (pending ? EPOLLOUT : 0u));
+    if (pty_) Modify(pty_.get(), Kind::kPty, OutputEvents() | (pending ? EPOLLOUT : 0u));
   } else if (stdin_w_) {
     Modify(stdin_w_.get(), Kind::kStdin, pending ? EPOLLOUT : 0u);
   }
@@ -662,9 +760,13 @@ void Shim::UpdateStdinInterest() {
 base::Status Shim::Finish() {
   for (int s = 1; s <= 2; ++s)
     split_[s - 1].Flush([&](std::string_view line) { LogLine(s, line); });
-  // Last output to attach clients, best effort (non-blocking); then they see EOF.
-  for (auto it = clients_.begin(); it != clients_.end();) FlushClient((it++)->second);
-  clients_.clear();
+  // Last output to attach clients, best effort (non-blocking); then they see EOF. Exec mode
+  // closes them only after exit.json: berthd records the exit code when its stream ends.
+  auto close_clients = [&] {
+    for (auto it = clients_.begin(); it != clients_.end();) FlushClient((it++)->second);
+    clients_.clear();
+  };
+  if (!o_.exec) close_clients();
   ::unlink(Path("attach.sock").c_str());
   ::unlink(Path("control.sock").c_str());
 
@@ -678,15 +780,17 @@ base::Status Shim::Finish() {
   bool oom = cgroup_ && cgroup_->OomKilled();
   cgroup_.reset();
   base::Status deleted;
-  if (!o_.keep) deleted = runtime_.Delete(o_.id, true);
+  if (!o_.keep && !o_.exec) deleted = runtime_.Delete(o_.id, true);
   char tbuf[40];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   std::string json =
       fmt::format("{{\"exit_code\":{},\"signal\":{},\"oom_killed\":{},\"finished_at\":\"{}\"}}\n",
                   code, signal, oom ? "true" : "false", FormatLogTime(ts, tbuf));
-  TRY(sys::WriteFileAtomic(Path("exit.json"), json, 0600));
-  ::unlink(Path("shim.pid").c_str());
+  auto written = sys::WriteFileAtomic(Path("exit.json"), json, 0600);
+  if (written) ::unlink(Path("shim.pid").c_str());
+  if (o_.exec) close_clients();
+  if (!written) return written;
   if (!deleted) return Fail(std::move(deleted).error().Context("delete container"));
   return {};
 }

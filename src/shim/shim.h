@@ -16,6 +16,13 @@
 //   exit.json     {"exit_code":N,"signal":S,"oom_killed":B,"finished_at":"RFC3339Nano"},
 //                 written atomically once the container is gone and removed (unless --keep).
 // So: exit.json present = finished; else a live shim.pid = running.
+//
+// Exec mode (--exec --process p.json): the same protocol for one more process run in the
+// running container (`docker exec`); the container is neither created nor removed. Also
+//   exec.pid      the process's host pid, written before the shim reports ready
+// exit.json is written before the attach clients are closed (after everything they were sent
+// has been flushed), so a client that reads EOF finds the exit code; output is not read while
+// a client has more than a few hundred KiB unsent, so a slow reader loses nothing.
 #pragma once
 
 #include <string>

@@ -389,5 +389,63 @@ TEST_F(ShimTest, KeepLeavesRuntimeStateUntilDeleted) {
   ASSERT_EQ(RunCommand({BERTH_RUNTIME_BINARY, "--root", runtime_root_, "delete", "-f", id_}), 0);
 }
 
+// Exec mode: one more process in the running container, with its own state dir and the same
+// protocol; exit.json is there when an attach client sees EOF, and the container stays.
+TEST_F(ShimTest, ExecModeRunsAProcessInTheContainer) {
+  MakeBundle({"/bin/sleep", "1000"});
+  StartShim();
+  std::string exec_state = root_ + "/x";
+  std::string process = root_ + "/process.json";
+  nlohmann::json p = {{"terminal", false},
+                      {"user", {{"uid", 0}, {"gid", 0}}},
+                      {"args", {"/bin/sh", "-c", "cat; echo err >&2; exit 7"}},
+                      {"env", {"PATH=/bin"}},
+                      {"cwd", "/tmp"}};
+  ASSERT_TRUE(sys::WriteFileReplace(process, p.dump()));
+  auto exec_args = [&](const std::string& proc) {
+    return std::vector<std::string>{
+        BERTH_SHIM_BINARY, "--exec",      "--id",        id_,
+        "--process",       proc,          "--state-dir", exec_state,
+        "--runtime-root",  runtime_root_, "--stdin",     "--stdin-once"};
+  };
+  ASSERT_EQ(RunCommand(exec_args(process)), 0);
+  auto pid_text = sys::ReadFile(exec_state + "/exec.pid");
+  ASSERT_TRUE(pid_text);
+  pid_t exec_pid = static_cast<pid_t>(*base::ParseInt(base::Trim(*pid_text)));
+  EXPECT_TRUE(PidAlive(exec_pid));
+  auto exec_shim = sys::ReadFile(exec_state + "/shim.pid");
+  ASSERT_TRUE(exec_shim);
+
+  auto fd = sys::ConnectUnix(exec_state + "/attach.sock");
+  ASSERT_TRUE(fd);
+  ASSERT_EQ(::write(fd->get(), "hello\n", 6), 6);
+  ::shutdown(fd->get(), SHUT_WR);  // EOF on the process's stdin (--stdin-once)
+  std::string data = ReadUntil(fd->get(), [](const std::string&) { return false; });
+  std::string out = std::string("\x01\0\0\0\0\0\0\x06hello\n", 14);
+  std::string err = std::string(
+      "\x02\0\0\0\0\0\0\x04"
+      "err\n",
+      12);
+  EXPECT_EQ(data, out + err);
+  // Written before the client saw EOF.
+  auto text = sys::ReadFile(exec_state + "/exit.json");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(nlohmann::json::parse(*text)["exit_code"], 7);
+  WaitGone(static_cast<pid_t>(*base::ParseInt(base::Trim(*exec_shim))), 5s);
+  EXPECT_FALSE(sys::Exists(exec_state + "/attach.sock"));
+  EXPECT_FALSE(sys::Exists(exec_state + "/control.sock"));
+  EXPECT_FALSE(sys::Exists(exec_state + "/shim.pid"));
+
+  // A process that cannot start: the error, and the container is untouched.
+  p["args"] = {"/no/such/binary"};
+  ASSERT_TRUE(sys::WriteFileReplace(process, p.dump()));
+  EXPECT_NE(RunCommand(exec_args(process)), 0);
+  EXPECT_FALSE(sys::Exists(exec_state + "/shim.pid"));
+  EXPECT_TRUE(PidAlive(shim_pid_));
+  EXPECT_TRUE(sys::Exists(runtime_root_ + "/" + id_));
+  EXPECT_EQ(Control("kill KILL"), "ok");
+  EXPECT_EQ(WaitExit()["exit_code"], 137);
+}
+
 }  // namespace
 }  // namespace berth::shim
