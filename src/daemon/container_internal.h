@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "daemon/container_routes.h"
@@ -59,6 +60,10 @@ nlohmann::json ParseRequestJson(const ContainerRecord& rec);
 base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const std::string& signal,
                            int timeout);
 
+// Publishes "die" for the run that just ended, once: the monitor and StopContainer both call
+// it (under OpLock); state.exit_reported remembers it was done.
+void ReportExit(ContainerContext* ctx, ContainerRecord& rec);
+
 // Removes a stopped container: rootfs mount, snapshot, bundle, state and data dirs, pending
 // attach connections, the record; publishes "destroy". The caller holds OpLock(id).
 base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec);
@@ -90,5 +95,10 @@ void AddObserveRoutes(Router& router, ContainerContext* ctx);
 void AddAttachRoutes(Router& router, ContainerContext* ctx);
 // exec_routes.cc: exec create/start/inspect/resize.
 void AddExecRoutes(Router& router, ContainerContext* ctx);
+// The ids of the container's exec instances, oldest first (inspect's ExecIDs).
+std::vector<std::string> ExecIdsOf(const ContainerContext* ctx, const std::string& container_id);
+// For a container being removed: kills its running execs (their shims then clean up) and
+// forgets its exec records. Execs also end by themselves when the container stops.
+void EndExecs(ContainerContext* ctx, const std::string& container_id);
 
 }  // namespace berth::daemon

@@ -181,7 +181,7 @@ void ContainerMonitor::OnExit(const std::string& id) {
       return;
     }
     UnmountRootfs(PathsOf(ctx_, id).rootfs);
-    PublishContainerEvent(ctx_, rec, "die", {{"exitCode", std::to_string(rec.state.exit_code)}});
+    ReportExit(ctx_, rec);
     spec::RestartPolicy policy = PolicyOf(rec, &auto_remove);
     if (auto_remove) {
       if (auto st = RemoveContainer(ctx_, rec); !st)

@@ -17,6 +17,7 @@
 #include "daemon/container_internal.h"
 #include "daemon/spec/create_request.h"
 #include "image/snapshot/snapshotter.h"
+#include "runtime/container.h"
 #include "sys/file.h"
 #include "sys/mount.h"
 #include "sys/socket.h"
@@ -81,6 +82,7 @@ void Refresh(const ContainerContext* ctx, ContainerRecord& rec) {
   }
   rec.state.status = "exited";
   rec.state.pid = 0;
+  rec.state.paused = false;
   if (auto st = ctx->containers->Update(rec); !st)
     base::LogWarn("container {}: {}", rec.id, st.error().message());
 }
@@ -231,13 +233,31 @@ base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const st
                            int timeout) {
   if (auto st = ShimControl(ctx, rec.id, "kill " + signal); !st)
     base::LogDebug("stop {}: {}", rec.id, st.error().message());
+  if (rec.state.paused) {
+    // Frozen tasks take no signal, not even KILL, until thawed: thaw after signalling (dockerd).
+    runtime::Runtime rt(runtime::RuntimeOptions{PathsOf(ctx, rec.id).runtime_root, false});
+    if (auto st = rt.Resume(rec.id); !st)
+      base::LogWarn("unpause {} to stop it: {}", rec.id, st.error().message());
+    rec.state.paused = false;
+    (void)ctx->containers->Update(rec);
+  }
   if (timeout < 0 || !WaitExit(ctx, rec, std::chrono::seconds(timeout))) {
     if (auto st = ShimControl(ctx, rec.id, "kill KILL"); !st)
       base::LogDebug("stop {}: {}", rec.id, st.error().message());
     if (!WaitExit(ctx, rec, 30s))
       return Fail(Error::Internal(fmt::format("container {} did not exit after SIGKILL", rec.id)));
   }
+  // Here rather than by the monitor: rm -f and restart remove or restart the container before
+  // the monitor gets the lock, and Docker reports "die" for those too.
+  ReportExit(ctx, rec);
   return {};
+}
+
+void ReportExit(ContainerContext* ctx, ContainerRecord& rec) {
+  if (rec.state.exit_reported) return;
+  rec.state.exit_reported = true;
+  (void)ctx->containers->Update(rec);
+  PublishContainerEvent(ctx, rec, "die", {{"exitCode", std::to_string(rec.state.exit_code)}});
 }
 
 base::Result<int64_t> ParseLogSize(std::string_view text) {
@@ -267,6 +287,7 @@ base::Result<int64_t> ParseLogSize(std::string_view text) {
 
 base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) {
   Paths p = PathsOf(ctx, rec.id);
+  EndExecs(ctx, rec.id);
   UnmountRootfs(p.rootfs);
   if (auto st = ctx->images->snapshots->RemoveContainer(rec.id);
       !st && st.error().code() != base::ErrorCode::kNotFound)

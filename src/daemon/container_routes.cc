@@ -26,6 +26,7 @@
 #include "daemon/query.h"
 #include "image/image_service.h"
 #include "oci/image_spec.h"
+#include "oci/reference.h"
 #include "oci/runtime_config.h"
 #include "sys/file.h"
 #include "sys/mount.h"
@@ -91,7 +92,14 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
         "remove (or rename) that container to be able to reuse that name.",
         name, other->id)));
 
-  image::ImageRecord image = TRY(ctx->images->service->Resolve(cr.config.image));
+  auto resolved = ctx->images->service->Resolve(cr.config.image);
+  if (!resolved && resolved.error().code() == base::ErrorCode::kNotFound) {
+    // Not an image id prefix either way: a malformed name is the client's error (400), as
+    // dockerd's "invalid reference format: repository name must be lowercase".
+    bool hex = cr.config.image.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (auto ref = oci::ParseReference(cr.config.image); !ref && !hex) return Fail(ref.error());
+  }
+  image::ImageRecord image = TRY(std::move(resolved));
   std::string raw =
       TRY_CTX(ctx->images->content->ReadAll(image.id, kMaxConfigSize), "image config");
   oci::ImageConfig image_config = TRY_CTX(oci::ParseImageConfig(raw), "image config");
@@ -166,9 +174,34 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   return Response::Json(201, json{{"Id", rec.id}, {"Warnings", warnings}}.dump());
 }
 
+json ExecIdsJson(const ContainerContext* ctx, const std::string& id) {
+  std::vector<std::string> ids = ExecIdsOf(ctx, id);
+  if (ids.empty()) return nullptr;
+  return ids;
+}
+
 json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
   json body = ParseRequestJson(rec);
   json host_config = body.contains("HostConfig") ? body["HostConfig"] : json::object();
+  if (!host_config.is_object()) host_config = json::object();
+  // dockerd fills in its defaults; docker-py reads HostConfig.LogConfig.Type after a run.
+  json defaults = {{"LogConfig", {{"Type", "json-file"}, {"Config", json::object()}}},
+                   {"NetworkMode", "default"},
+                   {"RestartPolicy", {{"Name", "no"}, {"MaximumRetryCount", 0}}},
+                   {"AutoRemove", false},
+                   {"Privileged", false},
+                   {"ReadonlyRootfs", false},
+                   {"Binds", nullptr},
+                   {"CapAdd", nullptr},
+                   {"CapDrop", nullptr},
+                   {"ShmSize", 67108864},
+                   {"Runtime", "runc"},
+                   {"Isolation", ""}};
+  for (auto& [k, v] : defaults.items()) {
+    if (!host_config.contains(k) || host_config[k].is_null()) host_config[k] = v;
+  }
+  if (host_config["LogConfig"].is_object() && host_config["LogConfig"].value("Type", "").empty())
+    host_config["LogConfig"]["Type"] = "json-file";
   json config = body;
   config.erase("HostConfig");
   config.erase("NetworkingConfig");
@@ -180,9 +213,9 @@ json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
           {"Path", rec.path},
           {"Args", rec.args},
           {"State",
-           {{"Status", s.status},
+           {{"Status", s.paused ? "paused" : s.status},
             {"Running", s.status == "running"},
-            {"Paused", false},
+            {"Paused", s.paused},
             {"Restarting", false},
             {"OOMKilled", s.oom_killed},
             {"Dead", false},
@@ -203,7 +236,7 @@ json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
           {"MountLabel", ""},
           {"ProcessLabel", ""},
           {"AppArmorProfile", ""},
-          {"ExecIDs", nullptr},
+          {"ExecIDs", ExecIdsJson(ctx, rec.id)},
           {"HostConfig", host_config},
           {"Mounts", json::array()},
           {"Config", config},
@@ -212,7 +245,9 @@ json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
 
 std::string StatusText(const ContainerState& s) {
   int64_t now = time(nullptr);
-  if (s.status == "running") return "Up " + HumanDuration(now - image::ParseRfc3339(s.started_at));
+  if (s.status == "running")
+    return "Up " + HumanDuration(now - image::ParseRfc3339(s.started_at)) +
+           (s.paused ? " (Paused)" : "");
   if (s.status == "exited")
     return fmt::format("Exited ({}) {} ago", s.exit_code,
                        HumanDuration(now - image::ParseRfc3339(s.finished_at)));
@@ -245,7 +280,7 @@ Response List(ContainerContext* ctx, const Query& q) {
                    {"Created", image::ParseRfc3339(r.created)},
                    {"Ports", json::array()},
                    {"Labels", labels},
-                   {"State", r.state.status},
+                   {"State", r.state.paused ? "paused" : r.state.status},
                    {"Status", StatusText(r.state)},
                    {"HostConfig", {{"NetworkMode", net}}},
                    {"NetworkSettings", {{"Networks", json::object()}}},
@@ -381,6 +416,13 @@ Response StartContainer(ContainerContext* ctx, const std::string& name) {
     UnmountRootfs(p.rootfs);
     rec->state.error = st.error().message();
     (void)ctx->containers->Update(*rec);
+    // As dockerd: --rm also covers a start that failed (`docker run --rm` waits for removal).
+    if (spec::ParseCreateRequest(rec->request)
+            .value_or(spec::CreateRequest{})
+            .host_config.auto_remove) {
+      if (auto rm = RemoveContainer(ctx, *rec); !rm)
+        base::LogWarn("auto-remove {}: {}", rec->id, rm.error().message());
+    }
     return Response::FromError(st.error());
   }
   rec->state = ContainerState{};

@@ -27,12 +27,14 @@ std::string SerializeRecord(const ContainerRecord& r) {
             {"manually_stopped", r.manually_stopped},
             {"state",
              {{"status", r.state.status},
+              {"paused", r.state.paused},
               {"pid", r.state.pid},
               {"exit_code", r.state.exit_code},
               {"oom_killed", r.state.oom_killed},
               {"error", r.state.error},
               {"started_at", r.state.started_at},
-              {"finished_at", r.state.finished_at}}}};
+              {"finished_at", r.state.finished_at},
+              {"exit_reported", r.state.exit_reported}}}};
   return j.dump(2);
 }
 
@@ -53,12 +55,14 @@ base::Result<ContainerRecord> ParseRecord(std::string_view text) {
     r.manually_stopped = j.value("manually_stopped", false);
     const json& s = j.at("state");
     r.state.status = s.value("status", "created");
+    r.state.paused = s.value("paused", false);
     r.state.pid = s.value("pid", 0);
     r.state.exit_code = s.value("exit_code", 0);
     r.state.oom_killed = s.value("oom_killed", false);
     r.state.error = s.value("error", "");
     r.state.started_at = s.value("started_at", r.state.started_at);
     r.state.finished_at = s.value("finished_at", r.state.finished_at);
+    r.state.exit_reported = s.value("exit_reported", false);
     return r;
   } catch (const json::exception& e) {
     return base::Fail(base::Error::InvalidArgument(fmt::format("container record: {}", e.what())));
@@ -106,6 +110,24 @@ base::Status ContainerStore::Update(const ContainerRecord& record) {
     return base::Fail(base::Error::NotFound("No such container: " + record.id));
   TRY(Persist(record));
   it->second = record;
+  return {};
+}
+
+base::Status ContainerStore::Rename(const std::string& id, const std::string& new_name) {
+  std::lock_guard lock(mu_);
+  auto it = records_.find(id);
+  if (it == records_.end()) return base::Fail(base::Error::NotFound("No such container: " + id));
+  for (const auto& [other, r] : records_) {
+    if (r.name == new_name && other != id)
+      return base::Fail(base::Error::Conflict(fmt::format(
+          "Conflict. The container name \"/{}\" is already in use by container \"{}\". You have "
+          "to remove (or rename) that container to be able to reuse that name.",
+          new_name, other)));
+  }
+  ContainerRecord renamed = it->second;
+  renamed.name = new_name;
+  TRY(Persist(renamed));
+  it->second = std::move(renamed);
   return {};
 }
 

@@ -21,12 +21,16 @@ namespace berth::daemon {
 
 struct ContainerState {
   std::string status = "created";  // created, running, exited
+  // Frozen by pause (only while running: status stays "running", so everything that acts on a
+  // running container still does; inspect and list show "paused").
+  bool paused = false;
   int pid = 0;
   int exit_code = 0;
   bool oom_killed = false;
   std::string error;
   std::string started_at = "0001-01-01T00:00:00Z";
   std::string finished_at = "0001-01-01T00:00:00Z";
+  bool exit_reported = false;  // "die" was published for the run that ended
 };
 
 struct ContainerRecord {
@@ -57,6 +61,9 @@ class ContainerStore {
   base::Status Add(const ContainerRecord& record);
   // Replaces the stored record (same id) and persists it. NotFound when removed meanwhile.
   base::Status Update(const ContainerRecord& record);
+  // Gives the container `id` a new name (without '/'): Conflict in Docker's words when another
+  // container has it, NotFound when `id` is gone. Persisted.
+  base::Status Rename(const std::string& id, const std::string& new_name);
   // Forgets the record (the caller removes the directory).
   void Remove(const std::string& id);
 

@@ -51,6 +51,24 @@ json ProgressLine(const image::PullProgress& p) {
   return j;
 }
 
+// dockerd's LogImageEvent: the actor is `id` with the attribute name (events may be off in tests).
+void PublishImageEvent(const ImageContext* ctx, const std::string& id, const std::string& name,
+                       const std::string& action) {
+  if (!ctx->events) return;
+  Event e;
+  e.type = "image";
+  e.action = action;
+  e.id = id;
+  if (!name.empty()) e.attributes["name"] = name;
+  ctx->events->Publish(std::move(e));
+}
+
+// The image id ("sha256:...") a name resolves to now, or "" when it does not.
+std::string ImageIdOf(const ImageContext* ctx, const std::string& name) {
+  auto rec = ctx->stores->service->Resolve(name);
+  return rec ? rec->id.ToString() : "";
+}
+
 // An image name from a route parameter or query, checked the way dockerd does before acting.
 base::Result<oci::ImageReference> ParseImageRef(const std::string& image, const std::string& tag) {
   oci::ImageReference ref = TRY(oci::ParseReference(image));
@@ -107,6 +125,7 @@ Response Pull(const ImageContext* ctx, const Request& req, const Query& q) {
       }
       oci::ImageReference shown = ref;
       if (shown.digest) shown.tag.clear();
+      PublishImageEvent(ctx, shown.FamiliarString(), shown.FamiliarName(), "pull");
       w.Write(Line({{"status", "Digest: " + r->digest.ToString()}}));
       w.Write(Line(
           {{"status", fmt::format("Status: {} for {}",
@@ -142,6 +161,7 @@ Response Import(const ImageContext* ctx, Request& req, const Query& q) {
     auto rec = ctx->stores->meta->GetImage(*id);
     if (!rec) return Response::FromError(rec.error());
     if (auto st = UnpackImage(*ctx->stores, *rec); !st) return Response::FromError(st.error());
+    PublishImageEvent(ctx, id->ToString(), id->ToString(), "import");
     return Response::Json(200, Line({{"status", id->ToString()}}));
   });
 }
@@ -228,16 +248,22 @@ base::Result<Response> Tag(const ImageContext* ctx, const Request& req, const Qu
   if (target.digest)
     return base::Fail(base::Error::InvalidArgument("refusing to create a tag with a digest"));
   TRY(ctx->stores->service->Tag(req.params.at("name"), target.String()));
+  PublishImageEvent(ctx, ImageIdOf(ctx, target.String()), target.FamiliarString(), "tag");
   Response created;
   created.status = 201;
   return created;
 }
 
 base::Result<Response> Remove(const ImageContext* ctx, const Request& req, const Query& q) {
+  std::string id = ImageIdOf(ctx, req.params.at("name"));
   auto items =
       TRY(ctx->stores->service->Remove(req.params.at("name"), q.Bool("force"), !q.Bool("noprune")));
   json out = json::array();
-  for (const auto& i : items) out.push_back(image::ToJson(i));
+  for (const auto& i : items) {
+    out.push_back(image::ToJson(i));
+    if (!i.untagged.empty()) PublishImageEvent(ctx, id, id, "untag");
+    if (!i.deleted.empty()) PublishImageEvent(ctx, i.deleted, i.deleted, "delete");
+  }
   return Response::Json(200, out.dump());
 }
 
@@ -275,6 +301,11 @@ base::Result<Response> Save(const ImageContext* ctx, std::vector<std::string> na
     if (!st) {
       base::LogWarn("save: {}", st.error().message());
       w.Abort();
+      return;
+    }
+    for (const std::string& n : names) {
+      std::string id = ImageIdOf(ctx, n);
+      PublishImageEvent(ctx, id, id, "save");
     }
   };
   return r;
@@ -291,6 +322,8 @@ Response Load(const ImageContext* ctx, Request& req, const Query& q) {
     for (const auto& n : *names) {
       bool id = base::StartsWith(n, "sha256:");
       out += Line({{"stream", (id ? "Loaded image ID: " : "Loaded image: ") + n + "\n"}});
+      std::string image_id = ImageIdOf(ctx, n);
+      PublishImageEvent(ctx, image_id, image_id, "load");
     }
     (void)quiet;  // dockerd prints the same lines either way; quiet only hides progress bars
     return Response::Json(200, out);
@@ -322,7 +355,17 @@ base::Result<Response> Prune(const ImageContext* ctx, const Query& q) {
       report = std::move(*r);
     }
     json deleted = json::array();
-    for (const auto& d : report.deleted) deleted.push_back(image::ToJson(d));
+    for (const auto& d : report.deleted) {
+      deleted.push_back(image::ToJson(d));
+      if (!d.deleted.empty()) PublishImageEvent(ctx, d.deleted, d.deleted, "delete");
+    }
+    if (ctx->events) {
+      Event e;
+      e.type = "image";
+      e.action = "prune";
+      e.attributes["reclaimed"] = std::to_string(report.space_reclaimed);
+      ctx->events->Publish(std::move(e));
+    }
     json out = {{"ImagesDeleted", deleted.empty() ? json(nullptr) : deleted},
                 {"SpaceReclaimed", report.space_reclaimed}};
     return Response::Json(200, out.dump());

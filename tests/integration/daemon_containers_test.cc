@@ -24,6 +24,7 @@ extern char** environ;
 
 namespace berth {
 namespace {
+using berth::test_support::Python;
 using berth::test_support::ReadAll;
 using berth::test_support::Shell;
 using berth::test_support::Spawn;
@@ -328,6 +329,80 @@ TEST_F(DaemonContainersTest, SurvivesDaemonSigkill) {
   std::tie(rc, out) = Docker("rm k1 k2");
   EXPECT_EQ(rc, 0) << out << Log();
   ExpectGone(id, shim);
+}
+
+// docker-py (Debian python3-docker) runs a container, reads its logs, execs in it, removes it.
+TEST_F(DaemonContainersTest, DockerPyRunLogsExecRemove) {
+  if (Shell(Python() + " -c 'import docker'").first != 0) GTEST_SKIP() << "no docker-py";
+  std::string script = dir_ + "/py.py";
+  std::ofstream(script)
+      << "import docker\n"
+      << "c = docker.DockerClient(base_url='unix://" << sock_ << "')\n"
+      << "print(c.containers.run('busybox', ['sh', '-c', 'echo from-run'], remove=True).decode(), "
+         "end='')\n"
+      << "k = c.containers.run('busybox', ['sh', '-c', 'echo started; sleep 100'], detach=True,\n"
+      << "                     name='py1', environment={'X': 'y'})\n"
+      << "import time\n"
+      << "for _ in range(100):\n"
+      << "    if k.logs(): break\n"
+      << "    time.sleep(0.05)\n"
+      << "print(k.logs().decode(), end='')\n"
+      << "code, out = k.exec_run(['sh', '-c', 'echo exec $X; exit 4'])\n"
+      << "print(code, out.decode(), end='')\n"
+      << "k.reload(); print(k.status)\n"
+      << "k.remove(force=True)\n"
+      << "print(len(c.containers.list(all=True)))\n";
+  auto [rc, out] = Shell(Python() + " " + script);
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_EQ(out, "from-run\nstarted\n4 exec y\nrunning\n0\n") << Log();
+}
+
+// Bad input gets a clear 4xx and the daemon stays up.
+TEST_F(DaemonContainersTest, BadInputIsRefusedClearly) {
+  struct Case {
+    std::string method, target, body;
+    int status;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {"POST", "/containers/create", "{\"Image\": ", 400, ""},
+      {"POST", "/containers/create", "[1,2]", 400, ""},
+      {"POST", "/containers/create", "{\"Image\": 7}", 400, ""},
+      {"POST", "/containers/create?name=a/b", "{\"Image\":\"busybox\"}", 400,
+       "Invalid container name (a/b)"},
+      {"POST", "/containers/create", "{\"Image\":\"UPPER:case\"}", 400, ""},
+      {"POST", "/containers/create", "{\"Image\":\"nosuchimage:1\"}", 404,
+       "No such image: nosuchimage:1"},
+      {"POST", "/containers/nope/start", "", 404, "No such container: nope"},
+      {"POST", "/containers/nope/attach?stream=1&stdout=1", "", 404, "No such container: nope"},
+      {"POST", "/containers/nope/wait", "", 404, "No such container: nope"},
+      {"GET", "/containers/nope/json", "", 404, "No such container: nope"},
+      {"DELETE", "/containers/nope", "", 404, "No such container: nope"},
+      {"POST", "/containers/nope/kill?signal=TERM", "", 404, "No such container: nope"},
+      {"GET", "/containers/x/nonsense", "", 404, "page not found"},
+  };
+  for (const Case& c : cases) {
+    auto r = client_->Do(c.method, c.target, c.body, "application/json");
+    ASSERT_TRUE(r) << c.target;
+    EXPECT_EQ(r->status, c.status)
+        << c.method << " " << c.target << " " << c.body << ": " << r->body;
+    EXPECT_EQ(r->Header("Content-Type"), "application/json") << c.target;
+    EXPECT_NE(r->body.find("\"message\""), std::string::npos) << r->body;
+    if (!c.message.empty()) {
+      EXPECT_NE(r->body.find(c.message), std::string::npos) << r->body;
+    }
+  }
+  auto [rc, out] = Docker("create --name w1 busybox true");
+  ASSERT_EQ(rc, 0) << out;
+  auto r = client_->Post("/containers/w1/wait?condition=sometime", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  std::tie(rc, out) = Docker("run --rm busybox /no/such/binary");
+  EXPECT_EQ(rc, 127) << out;
+  auto ping = client_->Get("/_ping");
+  ASSERT_TRUE(ping);
+  EXPECT_EQ(ping->status, 200);
+  EXPECT_EQ(kill(pid_, 0), 0) << "berthd died";
 }
 
 }  // namespace
