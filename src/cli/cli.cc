@@ -6,11 +6,69 @@
 #include <CLI/CLI.hpp>
 
 #include "api/build_info.h"
+#include "cli/container.h"
 
 namespace berth::cli {
+namespace {
+
+// Whether `token` (an option word) consumes the next argument as its value, for `app`'s options:
+// "--name x" yes, "--name=x" no, "-it" no, "-u" yes, "-uroot" no.
+bool TakesNextValue(const CLI::App& app, const std::string& token) {
+  auto takes_value = [&](const std::string& name) {
+    const CLI::Option* opt = app.get_option_no_throw(name);
+    return opt != nullptr && opt->get_expected_min() > 0;
+  };
+  if (token.rfind("--", 0) == 0) return token.find('=') == std::string::npos && takes_value(token);
+  for (size_t j = 1; j < token.size(); ++j) {
+    if (takes_value(std::string("-") + token[j])) return j + 1 == token.size();
+  }
+  return false;
+}
+
+CLI::App* FindSubcommand(CLI::App& app, const std::string& name) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    if (sub->check_name(name)) return sub;
+  return nullptr;
+}
+
+// docker's flag.SetInterspersed(false) for run/create/exec/top: everything after the first
+// positional argument (the image or container) is the container's command, moved from `args`
+// into `set.trailing` before CLI11 could take "-c" or "ps" for one of ours.
+void SplitContainerCommand(CLI::App& app, std::vector<std::string>& args, CommandSet& set) {
+  CLI::App* cur = &app;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      if (set.split_after_first_positional.count(cur) && i + 1 < args.size()) {
+        set.trailing.assign(args.begin() + long(i) + 2, args.end());
+        args.resize(i + 2);
+      }
+      return;
+    }
+    if (a.size() > 1 && a[0] == '-') {
+      if (TakesNextValue(*cur, a)) ++i;
+      continue;
+    }
+    if (set.split_after_first_positional.count(cur)) {
+      set.trailing.assign(args.begin() + long(i) + 1, args.end());
+      args.resize(i + 1);
+      return;
+    }
+    cur = FindSubcommand(*cur, a);
+    if (!cur) return;
+  }
+}
+
+}  // namespace
+
+bool IsConnectError(const base::Error& error) {
+  // client.cc's transport errors for a failed connect() read "connect: <reason> (<path>)".
+  return error.code() == base::ErrorCode::kUnavailable &&
+         error.message().rfind("connect: ", 0) == 0;
+}
 
 int ReportDaemonError(const client::Client& client, const base::Error& error, std::FILE* err) {
-  if (error.code() == base::ErrorCode::kUnavailable) {
+  if (IsConnectError(error)) {
     std::fprintf(err, "Cannot connect to the berth daemon at unix://%s. Is the daemon running?\n",
                  client.socket_path().c_str());
   } else {
@@ -76,8 +134,28 @@ int Main(int argc, char** argv) {
   login->add_option("SERVER", ref);
   auto* logout = app.add_subcommand("logout", "Log out from a registry");
   logout->add_option("SERVER", ref);
+
+  // Container commands, at the top level and under `berth container`, as docker has them.
+  CommandSet set;
+  AddRunCommands(app, set);
+  AddExecCommand(app, set);
+  AddPsCommand(app, set, false);
+  AddOpsCommands(app, set, false);
+  AddObserveCommands(app, set);
+  auto* container = app.add_subcommand("container", "Manage containers");
+  container->require_subcommand(1);
+  AddRunCommands(*container, set);
+  AddExecCommand(*container, set);
+  AddPsCommand(*container, set, true);
+  AddOpsCommands(*container, set, true);
+  AddObserveCommands(*container, set);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  SplitContainerCommand(app, args, set);
+  std::vector<const char*> parsed_argv = {argv[0]};
+  for (const auto& a : args) parsed_argv.push_back(a.c_str());
   try {
-    app.parse(argc, argv);
+    app.parse(int(parsed_argv.size()), parsed_argv.data());
   } catch (const CLI::ParseError& e) {
     // Docker exits 125 on usage errors too; --help is not one.
     int rc = app.exit(e);
@@ -89,6 +167,7 @@ int Main(int argc, char** argv) {
     return kExitDaemonError;
   }
   client::Client client(*path);
+  if (set.action) return set.action(client);
   if (*version) return RunVersion(client, stdout, stderr);
   if (*info) return RunInfo(client, stdout, stderr);
   if (*pull) return RunPull(client, ref, platform, stdout, stderr);

@@ -30,6 +30,10 @@ int RunInfo(client::Client& client, std::FILE* out, std::FILE* err);
 // full reference on `out`.
 int RunPull(client::Client& client, const std::string& ref, const std::string& platform,
             std::FILE* out, std::FILE* err);
+// The pull without the final reference line, progress on `progress` (run/create pull a missing
+// image this way, with the progress on stderr).
+int PullImage(client::Client& client, const std::string& ref, const std::string& platform,
+              std::FILE* progress, std::FILE* err);
 int RunImages(client::Client& client, bool all, bool quiet, bool digests, std::FILE* out,
               std::FILE* err);
 int RunRmi(client::Client& client, const std::vector<std::string>& refs, bool force, bool no_prune,
@@ -56,8 +60,11 @@ int RunLogin(client::Client& client, std::string server, std::string user, std::
              bool password_stdin, std::FILE* out, std::FILE* err);
 int RunLogout(std::string server, std::FILE* out, std::FILE* err);
 
-// Prints `error` as Docker does and returns 125. A transport failure becomes "Cannot connect to
+// Prints `error` as Docker does and returns 125. A failure to connect becomes "Cannot connect to
 // the berth daemon at unix://PATH. Is the daemon running?".
 int ReportDaemonError(const client::Client& client, const base::Error& error, std::FILE* err);
+// Whether `error` is the client's failure to reach the daemon at all (not an answer from it, even
+// a 503, which also maps to kUnavailable).
+bool IsConnectError(const base::Error& error);
 
 }  // namespace berth::cli

@@ -39,21 +39,98 @@ std::string Ago(int64_t unix_seconds) {
 }
 
 // Prints rows as Go's tabwriter with padding 3 does (docker's table output).
-void PrintTable(std::FILE* out, const std::vector<std::vector<std::string>>& rows) {
+// Display width: UTF-8 code points ("…" is one column, three bytes).
+static size_t Width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+void PrintTable(std::FILE* out, const std::vector<std::vector<std::string>>& rows,
+                size_t min_width) {
   std::vector<size_t> width;
   for (const auto& r : rows)
     for (size_t i = 0; i < r.size(); ++i) {
       if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], r[i].size());
+      width[i] = std::max(width[i], Width(r[i]));
     }
   for (const auto& r : rows) {
     std::string line;
     for (size_t i = 0; i < r.size(); ++i) {
       line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 3, ' ');
+      if (i + 1 < r.size())
+        line += std::string(std::max(width[i] + 3, min_width) - Width(r[i]), ' ');
     }
     fmt::print(out, "{}\n", line);
   }
+}
+
+std::string BytesSize(double bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  size_t i = 0;
+  while (bytes >= 1024 && i + 1 < std::size(kUnits)) {
+    bytes /= 1024;
+    ++i;
+  }
+  return fmt::format("{:.4g}{}", bytes, kUnits[i]);
+}
+
+bool PrintFormatted(const std::string& format_text, const std::vector<nlohmann::json>& rows,
+                    const nlohmann::json& headers,
+                    const std::map<std::string, Template::Method>& methods,
+                    const std::map<std::string, Template::Method>& header_methods) {
+  if (format_text == "json") {
+    for (const auto& r : rows) fmt::print("{}\n", r.dump());
+    return true;
+  }
+  std::string format = format_text;
+  bool table = format.rfind("table", 0) == 0;
+  if (table) format = format.substr(5);
+  // docker: trim spaces, then the \t and \n escapes become the characters.
+  size_t b = format.find_first_not_of(' '), e = format.find_last_not_of(' ');
+  format = b == std::string::npos ? "" : format.substr(b, e - b + 1);
+  std::string text;
+  for (size_t i = 0; i < format.size(); ++i) {
+    if (format[i] == '\\' && i + 1 < format.size() &&
+        (format[i + 1] == 't' || format[i + 1] == 'n')) {
+      text += format[i + 1] == 't' ? '\t' : '\n';
+      ++i;
+    } else {
+      text += format[i];
+    }
+  }
+  auto tmpl = Template::Parse(text);
+  if (!tmpl) {
+    fmt::print(stderr, "{}\n", tmpl.error().message());
+    return false;
+  }
+  std::vector<std::vector<std::string>> cells;
+  auto add = [&](const nlohmann::json& data,
+                 const std::map<std::string, Template::Method>& m) -> bool {
+    auto out = tmpl->Execute(data, m);
+    if (!out) {
+      fmt::print(stderr, "{}\n", out.error().message());
+      return false;
+    }
+    if (!table) {
+      fmt::print("{}\n", *out);
+      return true;
+    }
+    std::vector<std::string> row;
+    size_t start = 0, tab;
+    while ((tab = out->find('\t', start)) != std::string::npos) {
+      row.push_back(out->substr(start, tab - start));
+      start = tab + 1;
+    }
+    row.push_back(out->substr(start));
+    cells.push_back(std::move(row));
+    return true;
+  };
+  if (table && !add(headers, header_methods)) return false;
+  for (const auto& r : rows)
+    if (!add(r, methods)) return false;
+  if (table) PrintTable(stdout, cells);
+  return true;
 }
 
 }  // namespace berth::cli

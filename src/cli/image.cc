@@ -156,8 +156,8 @@ base::Result<std::string> ReadInput(const std::string& path) {
 
 }  // namespace
 
-int RunPull(client::Client& client, const std::string& text, const std::string& platform,
-            std::FILE* out, std::FILE* err) {
+int PullImage(client::Client& client, const std::string& text, const std::string& platform,
+              std::FILE* progress, std::FILE* err) {
   auto ref = oci::ParseReference(text);
   if (!ref) {
     fmt::print(err, "{}\n", ref.error().message());
@@ -166,9 +166,15 @@ int RunPull(client::Client& client, const std::string& text, const std::string& 
   std::string target = V("/images/create?fromImage=") + client::QueryEscape(ref->Name());
   target += "&tag=" + client::QueryEscape(ref->digest ? ref->digest->ToString() : ref->tag);
   if (!platform.empty()) target += "&platform=" + client::QueryEscape(platform);
-  int rc = StreamJson(client, "POST", target, "", "text/plain",
-                      {{"X-Registry-Auth", RegistryAuthHeader(ref->domain)}}, out, err);
-  if (rc == 0) {
+  return StreamJson(client, "POST", target, "", "text/plain",
+                    {{"X-Registry-Auth", RegistryAuthHeader(ref->domain)}}, progress, err);
+}
+
+int RunPull(client::Client& client, const std::string& text, const std::string& platform,
+            std::FILE* out, std::FILE* err) {
+  int rc = PullImage(client, text, platform, out, err);
+  auto ref = oci::ParseReference(text);
+  if (rc == 0 && ref) {
     oci::ImageReference shown = *ref;
     if (shown.digest) shown.tag.clear();
     fmt::print(out, "{}\n", shown.String());

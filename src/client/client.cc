@@ -119,7 +119,9 @@ base::Result<Response> Client::Stream(
   bool ok_status = out.status >= 200 && out.status <= 299;
   arm();
   while (!parser.is_done()) {
-    http::read(socket, buffer, parser, ec);
+    // read_some, not read: read() fills the whole 64 KiB body buffer before returning, which
+    // holds back progress lines and `logs -f` output indefinitely.
+    http::read_some(socket, buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) return base::Fail(Transport(socket_path_, "read response body: " + ec.message()));
     std::string_view got(chunk.data(), chunk.size() - parser.get().body().size);

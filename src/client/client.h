@@ -16,6 +16,9 @@ namespace berth::client {
 
 inline constexpr std::string_view kDefaultHost = "unix:///run/berth/berth.sock";
 
+struct Response;
+class Connection;
+
 struct Response {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -55,10 +58,64 @@ class Client {
   // daemon's "message".
   base::Result<std::string> GetJson(std::string_view target);
 
+  // Sends a request and returns as soon as the response head has arrived, leaving the body on
+  // the connection: for answers whose headers come long before their body (wait, which the
+  // daemon flushes at once so that `run` can start the container while it waits). Any status is
+  // returned; read the body with Connection::ReadBody.
+  base::Result<Connection> Open(
+      std::string_view method, std::string_view target, std::string_view body = {},
+      std::string_view content_type = {},
+      const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+  // The client side of a hijacked stream (attach, exec start): sends the request with
+  // `Connection: Upgrade` and `Upgrade: tcp` and reads the response head. On 101, or on 200 with
+  // a vnd.docker raw/multiplexed-stream content type (dockerd without the Upgrade header), returns
+  // the connection, positioned at the first byte of the stream (Connection::buffered() holds
+  // bytes that came with the head). Any other status reads the body and fails with
+  // ErrorFromResponse (the daemon's JSON "message").
+  base::Result<Connection> Hijack(std::string_view method, std::string_view target,
+                                  std::string_view body = {},
+                                  std::string_view content_type = "application/json");
+
   const std::string& socket_path() const { return socket_path_; }
 
  private:
   std::string socket_path_;
+};
+
+// An HTTP connection to the daemon whose response head has been read (Client::Open, Hijack).
+// Owns the socket: destroying or closing it abandons the request, which the daemon tolerates
+// (docker drops its pending `wait` the same way after `run -d`). Move-only; not thread-safe,
+// except that one thread may read fd() while another writes to it (a hijacked stream is
+// full duplex).
+class Connection {
+ public:
+  Connection() = default;
+  Connection(int fd, Response head, std::string buffered)
+      : fd_(fd), head_(std::move(head)), buffered_(std::move(buffered)) {}
+  Connection(Connection&& o) noexcept;
+  Connection& operator=(Connection&& o) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() { Close(); }
+
+  int fd() const { return fd_; }
+  // Status and headers; head().body stays empty.
+  const Response& head() const { return head_; }
+  // Bytes read past the head: the start of the body or stream. Consumers take them first.
+  std::string& buffered() { return buffered_; }
+
+  // Reads the rest of an ordinary body (Content-Length, chunked, or up to EOF), blocking.
+  // kUnavailable when the connection breaks first.
+  base::Result<std::string> ReadBody();
+  // shutdown(SHUT_WR): "stdin has ended". A hijacked stream keeps delivering output after it.
+  void CloseWrite();
+  void Close();
+
+ private:
+  int fd_ = -1;
+  Response head_;
+  std::string buffered_;
 };
 
 // Percent-encodes a query value (RFC 3986 unreserved characters stay).
