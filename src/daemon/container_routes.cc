@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "daemon/container_filter.h"
 #include "daemon/container_internal.h"
 #include "daemon/container_monitor.h"
 #include "daemon/query.h"
@@ -256,6 +257,14 @@ std::string StatusText(const ContainerState& s) {
 
 Response List(ContainerContext* ctx, const Query& q) {
   bool all = q.Bool("all");
+  auto filters = Filters::Parse(q.Get("filters"));
+  if (!filters) return Response::FromError(filters.error());
+  auto filter = ContainerFilter::Make(
+      *filters, [ctx](const std::string& ref) { return ctx->containers->Find(ref); });
+  if (!filter) return Response::FromError(filter.error());
+  int64_t limit = base::ParseInt(q.Get("limit", "-1")).value_or(-1);
+  // As dockerd: a status filter or a limit lists stopped containers too.
+  all = all || filter->ImpliesAll() || limit > 0;
   std::vector<ContainerRecord> recs = ctx->containers->List();
   for (auto& r : recs) Refresh(ctx, r);
   // Newest first, as dockerd lists them.
@@ -264,6 +273,7 @@ Response List(ContainerContext* ctx, const Query& q) {
   json out = json::array();
   for (const auto& r : recs) {
     if (!all && r.state.status != "running") continue;
+    if (limit > 0 && int64_t(out.size()) >= limit) break;
     std::string command = r.path;
     for (const auto& a : r.args) command += " " + a;
     json body = ParseRequestJson(r);
@@ -272,6 +282,12 @@ Response List(ContainerContext* ctx, const Query& q) {
     std::string net = "default";
     if (body.contains("HostConfig") && body["HostConfig"].is_object())
       net = body["HostConfig"].value("NetworkMode", "default");
+    if (net.empty()) net = "default";
+    ContainerFacts facts;
+    facts.network_mode = net;
+    for (const auto& [k, v] : labels.items())
+      if (v.is_string()) facts.labels[k] = v.get<std::string>();
+    if (!filter->Matches(r, facts)) continue;
     out.push_back({{"Id", r.id},
                    {"Names", {"/" + r.name}},
                    {"Image", r.image},

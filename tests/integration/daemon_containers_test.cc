@@ -357,6 +357,32 @@ TEST_F(DaemonContainersTest, DockerPyRunLogsExecRemove) {
   EXPECT_EQ(out, "from-run\nstarted\n4 exec y\nrunning\n0\n") << Log();
 }
 
+TEST_F(DaemonContainersTest, ListFiltersAndLimit) {
+  auto [rc, out] = Docker("run --name f1 --label tier=db busybox sh -c 'exit 2'");
+  EXPECT_EQ(rc, 2) << out << Log();
+  std::tie(rc, out) = Docker("run -d --name f2 --label tier=web busybox sleep 100");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string f1 = Id("f1"), f2 = Id("f2");
+  auto ids = [&](const std::string& args) {
+    auto [code, text] = Docker("ps -q --no-trunc " + args);
+    return text;
+  };
+  EXPECT_EQ(ids("-a --filter name=f1"), f1 + "\n");
+  EXPECT_EQ(ids("-a --filter name=f"), f2 + "\n" + f1 + "\n");  // newest first
+  EXPECT_EQ(ids("--filter status=exited"), f1 + "\n");
+  EXPECT_EQ(ids("--filter exited=2"), f1 + "\n");
+  EXPECT_EQ(ids("-a --filter label=tier=web"), f2 + "\n");
+  EXPECT_EQ(ids("-a --filter label=tier"), f2 + "\n" + f1 + "\n");
+  EXPECT_EQ(ids("-a --filter ancestor=busybox --filter status=running"), f2 + "\n");
+  EXPECT_EQ(ids("-n 1"), f2 + "\n");
+  EXPECT_EQ(ids("-a --filter before=f2"), f1 + "\n");
+  std::tie(rc, out) = Docker("ps --filter colour=red");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("invalid filter 'colour'"), std::string::npos) << out;
+  std::tie(rc, out) = Docker("rm -f f1 f2");
+  EXPECT_EQ(rc, 0) << out;
+}
+
 // Bad input gets a clear 4xx and the daemon stays up.
 TEST_F(DaemonContainersTest, BadInputIsRefusedClearly) {
   struct Case {
