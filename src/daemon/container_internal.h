@@ -52,6 +52,9 @@ base::Result<int64_t> ParseLogSize(std::string_view text);
 // The init's pid from the runtime state, 0 when unknown.
 int ReadInitPid(const Paths& p, const std::string& id);
 
+// The contents of `path` resolved inside `rootfs` (symlinks cannot leave it); "" when absent.
+std::string ReadInRoot(const std::string& rootfs, const std::string& path);
+
 // The create request as stored (an object; {} when unparsable).
 nlohmann::json ParseRequestJson(const ContainerRecord& rec);
 

@@ -20,6 +20,7 @@
 #include "runtime/container.h"
 #include "sys/file.h"
 #include "sys/mount.h"
+#include "sys/path.h"
 #include "sys/socket.h"
 #include "sys/unique_fd.h"
 
@@ -326,6 +327,14 @@ void PublishContainerEvent(ContainerContext* ctx, const ContainerRecord& rec,
   e.attributes = ContainerEventAttributes(rec);
   for (const auto& [k, v] : extra) e.attributes[k] = v;
   ctx->events->Publish(std::move(e));
+}
+
+std::string ReadInRoot(const std::string& rootfs, const std::string& path) {
+  auto root = sys::Open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (!root) return "";
+  auto fd = sys::OpenInRoot(root->get(), path, O_RDONLY | O_CLOEXEC);
+  if (!fd) return "";
+  return sys::ReadFd(fd->get()).value_or("");
 }
 
 }  // namespace berth::daemon

@@ -24,6 +24,7 @@
 #include "daemon/container_filter.h"
 #include "daemon/container_internal.h"
 #include "daemon/container_monitor.h"
+#include "daemon/exec_process.h"
 #include "daemon/query.h"
 #include "image/image_service.h"
 #include "oci/image_spec.h"
@@ -157,10 +158,41 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   if (mode.empty() || mode == "default" || mode == "bridge") mode = "none";
   if (mode != "none" && mode != "host")
     return fail(Error::NotFound(fmt::format("network {} not found", mode)));
+  // User and group names ("-u nobody", an image's USER redis) are looked up in the container's
+  // own /etc/passwd and /etc/group: its snapshot is mounted for that moment only.
+  std::string user = !cr.config.user.empty() ? cr.config.user : image_config.config.user;
+  bool named = user.find_first_not_of("0123456789:") != std::string::npos;
+  for (const auto& g : cr.host_config.group_add)
+    named = named || g.find_first_not_of("0123456789") != std::string::npos;
+  if (named) {
+    if (auto st = MountRootfs(ctx, rec.id, p.rootfs); !st) return fail(st.error());
+    std::string passwd = ReadInRoot(p.rootfs, "/etc/passwd");
+    std::string group = ReadInRoot(p.rootfs, "/etc/group");
+    UnmountRootfs(p.rootfs);
+    cp.resolve_user = [passwd, group](std::string_view spec,
+                                      bool is_group) -> base::Result<oci::User> {
+      if (is_group) return ResolveExecUser("0:" + std::string(spec), passwd, group);
+      return ResolveExecUser(spec, passwd, group);
+    };
+  }
   std::vector<std::string> warnings;
   auto oci_spec = spec::GenerateSpec(for_spec, image_config, ctx->host, cp, &warnings);
   if (!oci_spec) return fail(oci_spec.error());
   oci_spec->root.path = p.rootfs;
+  // HostConfig.ConsoleSize [height, width]: the pty has the client's size from the start, so a
+  // program that asks at once does not see 0x0 before the first resize arrives.
+  if (oci_spec->process && oci_spec->process->terminal) {
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_object() && body.contains("HostConfig") && body["HostConfig"].is_object()) {
+      const json& size = body["HostConfig"].value("ConsoleSize", json());
+      if (size.is_array() && size.size() == 2 && size[0].is_number_unsigned() &&
+          size[1].is_number_unsigned() && size[0].get<uint64_t>() > 0 &&
+          size[1].get<uint64_t>() > 0 && size[0].get<uint64_t>() < 65536 &&
+          size[1].get<uint64_t>() < 65536)
+        oci_spec->process->console_size =
+            oci::ConsoleSize{uint32_t(size[0].get<uint64_t>()), uint32_t(size[1].get<uint64_t>())};
+    }
+  }
   if (oci_spec->process && !oci_spec->process->args.empty()) {
     rec.path = oci_spec->process->args.front();
     rec.args.assign(oci_spec->process->args.begin() + 1, oci_spec->process->args.end());

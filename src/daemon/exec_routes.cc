@@ -113,13 +113,6 @@ base::Status Control(const std::string& state_dir, const std::string& line) {
 }
 
 // A file of the container's root filesystem ("" when it cannot be read), resolved inside it.
-std::string ReadInRoot(const std::string& rootfs, const std::string& path) {
-  auto root = sys::Open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (!root) return "";
-  auto fd = sys::OpenInRoot(root->get(), path, O_RDONLY | O_CLOEXEC);
-  if (!fd) return "";
-  return sys::ReadFd(fd->get()).value_or("");
-}
 
 // The process.json of the exec, from the container's bundle config.json.
 base::Result<std::string> ExecProcessJson(ContainerContext* ctx, const ExecRecord& rec) {

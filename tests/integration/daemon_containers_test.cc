@@ -383,6 +383,23 @@ TEST_F(DaemonContainersTest, ListFiltersAndLimit) {
   EXPECT_EQ(rc, 0) << out;
 }
 
+// User and group names resolve in the container's own /etc/passwd and /etc/group; -it has the
+// terminal's size from the first instruction.
+TEST_F(DaemonContainersTest, UserNamesAndConsoleSize) {
+  auto [rc, out] = Docker("run --rm -u nobody busybox id");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_EQ(out.rfind("uid=65534(nobody) gid=65534(nogroup)", 0), 0u) << out;
+  std::tie(rc, out) = Docker("run --rm -u nobody:root busybox id -g");
+  EXPECT_EQ(out, "0\n") << out << Log();
+  std::tie(rc, out) = Docker("run --rm -u ghost busybox id");
+  EXPECT_EQ(rc, 125) << out;
+  EXPECT_NE(out.find("unable to find user ghost"), std::string::npos) << out;
+  std::tie(rc, out) = Shell("script -qec \"stty rows 33 cols 77; " + env_ + kDocker +
+                            " run -it --rm busybox stty size\" /dev/null");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_NE(out.find("33 77"), std::string::npos) << out;
+}
+
 // Bad input gets a clear 4xx and the daemon stays up.
 TEST_F(DaemonContainersTest, BadInputIsRefusedClearly) {
   struct Case {
