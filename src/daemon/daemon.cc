@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -60,6 +61,9 @@ base::Status RunDaemon(const DaemonConfig& config) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // A client that hangs up must cost a write error, not the daemon.
   signal(SIGPIPE, SIG_IGN);
+  // glibc gives every thread that allocates an arena of its own; berthd's threads are mostly
+  // idle, and two arenas keep the idle footprint small (bench/RESULTS.md, daemon_rss.sh).
+  mallopt(M_ARENA_MAX, 2);
 
   TRY_CTX(sys::MkdirAll(config.data_root, 0711), "create data root");
   TRY_CTX(sys::MkdirAll(config.exec_root, 0711), "create exec root");

@@ -5,6 +5,8 @@
 // strand. So a pull never holds a worker thread, and the accept loop keeps running.
 #include "daemon/server.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -160,6 +162,9 @@ class Session : public std::enable_shared_from_this<Session> {
         ok = false;  // the connection is closed (not shut down) below
       } else if (res.stream) {
         ok = self->WriteStream(res, version, keep_alive);
+        // Streams are the pulls, loads, saves and imports: megabytes of buffers that the
+        // allocator would otherwise keep for good.
+        malloc_trim(0);
       } else {
         auto b = ToBeast(std::move(res), version, keep_alive, false);
         beast::error_code ec;
