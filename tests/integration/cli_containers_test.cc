@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "berthd_fixture.h"
 #include "client/client.h"
 #include "test_support.h"
 
@@ -28,60 +29,10 @@ using berth::test_support::Spawn;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class CliContainersTest : public ::testing::Test {
+class CliContainersTest : public test_support::BerthdFixture {
  protected:
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (overlay mounts, namespaces)";
-    if (access("/bin/busybox", X_OK) != 0) GTEST_SKIP() << "busybox-static is not installed";
-    // Short: the shim's sockets under the exec root must fit in sun_path.
-    char dir[] = "/tmp/bcc-XXXXXX";
-    ASSERT_TRUE(mkdtemp(dir));
-    dir_ = dir;
-    sock_ = dir_ + "/berth.sock";
-    fs::create_directories(dir_ + "/home");
-    std::ofstream(dir_ + "/daemon.json") << "{}";
-    pid_ = Spawn({BERTHD_PATH, "-H", "unix://" + sock_, "--data-root", dir_ + "/d", "--exec-root",
-                  dir_ + "/e", "--pidfile", dir_ + "/berthd.pid", "--config-file",
-                  dir_ + "/daemon.json", "--log-level", "debug"},
-                 dir_ + "/berthd.log");
-    ASSERT_GT(pid_, 0);
-    client::Client client(sock_);
-    bool ready = false;
-    for (int i = 0; i < 200 && !ready; ++i) {
-      auto r = client.Get("/_ping");
-      ready = r && r->status == 200;
-      if (!ready) std::this_thread::sleep_for(50ms);
-    }
-    ASSERT_TRUE(ready) << Log();
-    env_ =
-        "BERTH_HOST=unix://" + sock_ + " DOCKER_CONFIG=" + dir_ + "/home HOME=" + dir_ + "/home ";
-    auto [rc, out] = Shell(std::string("RUNTIME=runc ") + MAKE_BUNDLE + " " + dir_ + "/bundle");
-    ASSERT_EQ(rc, 0) << out;
-    std::tie(rc, out) = Shell("tar -C " + dir_ + "/bundle/rootfs -cf " + dir_ + "/root.tar .");
-    ASSERT_EQ(rc, 0) << out;
-    std::tie(rc, out) = Berth("import " + dir_ + "/root.tar busybox:latest");
-    ASSERT_EQ(rc, 0) << out << Log();
-  }
+  CliContainersTest() : BerthdFixture("/tmp/bcc-", false) {}
 
-  void TearDown() override {
-    if (pid_ > 0) {
-      // Containers outlive berthd by design: remove them through the API first.
-      auto [rc, out] = Berth("ps -aq");
-      if (rc == 0 && !out.empty()) {
-        std::string ids;
-        for (char c : out) ids += c == '\n' ? ' ' : c;
-        Berth("rm -f " + ids);
-      }
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (!dir_.empty()) {
-      Shell("grep -o ' " + dir_ + "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r umount -l");
-      fs::remove_all(dir_);
-    }
-  }
-
-  std::string Log() { return "\n--- berthd.log ---\n" + ReadAll(dir_ + "/berthd.log"); }
   // The CLI with stderr merged into stdout.
   std::pair<int, std::string> Berth(const std::string& args) {
     return Shell(env_ + "timeout 60 " + BERTH_CLI_PATH + " " + args);
@@ -100,9 +51,6 @@ class CliContainersTest : public ::testing::Test {
     }
     return out;
   }
-
-  std::string dir_, sock_, env_;
-  pid_t pid_ = -1;
 };
 
 TEST_F(CliContainersTest, RunForegroundOutputAndExitCodes) {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "berthd_fixture.h"
 #include "client/client.h"
 #include "test_support.h"
 
@@ -34,63 +35,10 @@ using namespace std::chrono_literals;
 
 constexpr const char* kDocker = "/usr/local/bin/docker";
 
-class DaemonContainersTest : public ::testing::Test {
+class DaemonContainersTest : public test_support::BerthdFixture {
  protected:
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (overlay mounts, namespaces)";
-    if (access(kDocker, X_OK) != 0) GTEST_SKIP() << "no docker CLI";
-    if (access("/bin/busybox", X_OK) != 0) GTEST_SKIP() << "busybox-static is not installed";
-    // Short: the shim's control.sock under the exec root must fit in sun_path.
-    char dir[] = "/tmp/bct-XXXXXX";
-    ASSERT_TRUE(mkdtemp(dir));
-    dir_ = dir;
-    sock_ = dir_ + "/berth.sock";
-    fs::create_directories(dir_ + "/home/.docker");
-    std::ofstream(dir_ + "/daemon.json") << "{}";
-    ASSERT_NO_FATAL_FAILURE(StartDaemon());
-    env_ = "DOCKER_HOST=unix://" + sock_ + " DOCKER_CONFIG=" + dir_ + "/home/.docker HOME=" + dir_ +
-           "/home ";
-    auto [rc, out] = Shell(std::string("RUNTIME=runc ") + MAKE_BUNDLE + " " + dir_ + "/bundle");
-    ASSERT_EQ(rc, 0) << out;
-    std::tie(rc, out) = Shell("tar -C " + dir_ + "/bundle/rootfs -cf " + dir_ + "/root.tar .");
-    ASSERT_EQ(rc, 0) << out;
-    std::tie(rc, out) = Docker("import " + dir_ + "/root.tar busybox:latest");
-    ASSERT_EQ(rc, 0) << out << Log();
-  }
-  void TearDown() override {
-    if (pid_ > 0) {
-      // Containers outlive berthd by design: remove them through the API first.
-      auto [rc, out] = Docker("ps -aq");
-      if (rc == 0 && !out.empty()) {
-        std::string ids;
-        for (char c : out) ids += c == '\n' ? ' ' : c;
-        Docker("rm -f " + ids);
-      }
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (!dir_.empty()) {
-      Shell("grep -o ' " + dir_ + "[^ ]*' /proc/self/mountinfo | sort -r | xargs -r umount -l");
-      fs::remove_all(dir_);
-    }
-  }
+  DaemonContainersTest() : BerthdFixture("/tmp/bct-", true) {}
 
-  // Starts berthd on the test's roots (again, after a crash: the log is appended to).
-  void StartDaemon() {
-    pid_ = Spawn({BERTHD_PATH, "-H", "unix://" + sock_, "--data-root", dir_ + "/d", "--exec-root",
-                  dir_ + "/e", "--pidfile", dir_ + "/berthd.pid", "--config-file",
-                  dir_ + "/daemon.json", "--log-level", "debug"},
-                 dir_ + "/berthd.log");
-    ASSERT_GT(pid_, 0);
-    client_ = std::make_unique<client::Client>(sock_);
-    bool ready = false;
-    for (int i = 0; i < 200 && !ready; ++i) {
-      auto r = client_->Get("/_ping");
-      ready = r && r->status == 200;
-      if (!ready) std::this_thread::sleep_for(50ms);
-    }
-    ASSERT_TRUE(ready) << Log();
-  }
   // Polls `docker inspect -f format name` until it prints `want` (10 s at most).
   std::string InspectUntil(const std::string& format, const std::string& name,
                            const std::string& want) {
@@ -103,14 +51,6 @@ class DaemonContainersTest : public ::testing::Test {
     return out;
   }
 
-  std::string Log() { return ReadAll(dir_ + "/berthd.log"); }
-  std::pair<int, std::string> Docker(const std::string& args) {
-    return Shell(env_ + kDocker + " " + args);
-  }
-  std::string Id(const std::string& name) {
-    auto [rc, out] = Docker("inspect -f '{{.Id}}' " + name);
-    return rc == 0 ? out.substr(0, out.find('\n')) : "";
-  }
   int ShimPid(const std::string& id) {
     return std::atoi(ReadAll(dir_ + "/e/shim/" + id + "/shim.pid").c_str());
   }
@@ -131,10 +71,6 @@ class DaemonContainersTest : public ::testing::Test {
     EXPECT_FALSE(fs::exists(dir_ + "/d/containers/" + id));
     EXPECT_FALSE(fs::exists(dir_ + "/e/containers/" + id));
   }
-
-  std::string dir_, sock_, env_;
-  pid_t pid_ = -1;
-  std::unique_ptr<client::Client> client_;
 };
 
 TEST_F(DaemonContainersTest, CreateStartWaitLogsInspectRm) {
