@@ -47,6 +47,10 @@ void UnmountRootfs(const std::string& target);
 // Stdin and log options come from the create request; pending attach connections are handed
 // over (see PendingAttaches).
 base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const Paths& p);
+// Runs berth-shim with `args` (argv[0] included) and waits for its first process to report:
+// ok, or the shim's error. `attach_fds` become its fds 3, 4, ... (--attach-fd is added).
+base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string> args,
+                            const std::vector<int>& attach_fds);
 // A json-file max-size: "10m", "512k", "1g", "4096" -> bytes.
 base::Result<int64_t> ParseLogSize(std::string_view text);
 // The init's pid from the runtime state, 0 when unknown.

@@ -165,6 +165,13 @@ base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const 
   }
   // Connections that attached before the start become the shim's first clients, at fds 3...
   std::vector<sys::UniqueFd> attach_fds = ctx->attaches.Take(rec.id);
+  std::vector<int> fds;
+  for (const auto& fd : attach_fds) fds.push_back(fd.get());
+  return RunShimProcess(ctx, std::move(args), fds);
+}
+
+base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string> args,
+                            const std::vector<int>& attach_fds) {
   for (size_t i = 0; i < attach_fds.size(); ++i)
     args.insert(args.end(), {"--attach-fd", std::to_string(3 + i)});
   std::vector<char*> argv;
@@ -177,8 +184,8 @@ base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const 
   // The attach fds go to 3, 4, ... in the shim. Copies above that range first, so that no
   // dup2 target overwrites a source still to be copied.
   std::vector<sys::UniqueFd> high;
-  for (auto& fd : attach_fds) {
-    int h = fcntl(fd.get(), F_DUPFD_CLOEXEC, 3 + int(attach_fds.size()) + 1);
+  for (int fd : attach_fds) {
+    int h = fcntl(fd, F_DUPFD_CLOEXEC, 3 + int(attach_fds.size()) + 1);
     if (h < 0) return Fail(Error::FromErrno(errno, "fcntl F_DUPFD"));
     high.emplace_back(h);
   }

@@ -142,41 +142,9 @@ base::Status SpawnExecShim(const ContainerContext* ctx, const std::vector<std::s
                            int attach_fd) {
   std::vector<std::string> all = {ctx->shim_binary};
   all.insert(all.end(), args.begin(), args.end());
-  if (attach_fd >= 0) all.insert(all.end(), {"--attach-fd", "3"});
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
-  sys::UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
-  if (attach_fd >= 0) posix_spawn_file_actions_adddup2(&fa, attach_fd, 3);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // berthd blocks SIGTERM/SIGINT for sigwait; the shim must not inherit that mask.
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  int err = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) return Fail(Error::FromErrno(err, "spawn " + ctx->shim_binary));
-  wr = sys::UniqueFd();
-  std::string out = sys::ReadFd(rd.get()).value_or("");
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-  std::string msg(base::Trim(out));
-  if (base::StartsWith(msg, "berth-shim: ")) msg = msg.substr(12);
-  if (msg.empty()) msg = fmt::format("berth-shim failed (status {})", status);
-  return Fail(Error::Internal(msg));
+  std::vector<int> fds;
+  if (attach_fd >= 0) fds.push_back(attach_fd);
+  return RunShimProcess(ctx, std::move(all), fds);
 }
 
 // Records the end of exec `id` from its shim's exit.json. Without exit.json: nothing when the
