@@ -37,6 +37,9 @@ bool WaitExit(const ContainerContext* ctx, ContainerRecord& rec, std::chrono::mi
 base::Status ShimControl(const ContainerContext* ctx, const std::string& id,
                          const std::string& line);
 
+// The same on the control.sock in `state_dir` (exec shims).
+base::Status ShimControlAt(const std::string& state_dir, const std::string& line);
+
 // Mounts the container's snapshot at `target` (replacing an earlier mount there).
 base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
                          const std::string& target);

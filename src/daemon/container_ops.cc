@@ -108,7 +108,11 @@ bool WaitExit(const ContainerContext* ctx, ContainerRecord& rec, std::chrono::mi
 // One request on the shim's control.sock ("kill SIG"); the reply must be "ok".
 base::Status ShimControl(const ContainerContext* ctx, const std::string& id,
                          const std::string& line) {
-  sys::UniqueFd fd = TRY(sys::ConnectUnix(PathsOf(ctx, id).state + "/control.sock"));
+  return ShimControlAt(PathsOf(ctx, id).state, line);
+}
+
+base::Status ShimControlAt(const std::string& state_dir, const std::string& line) {
+  sys::UniqueFd fd = TRY(sys::ConnectUnix(state_dir + "/control.sock"));
   TRY(sys::WriteAll(fd.get(), line + "\n"));
   std::string reply;
   char c;

@@ -97,19 +97,7 @@ base::Status CheckRunning(const ContainerRecord& rec) {
 
 // One request line on a shim's control.sock; the reply must be "ok".
 base::Status Control(const std::string& state_dir, const std::string& line) {
-  sys::UniqueFd fd = TRY(sys::ConnectUnix(state_dir + "/control.sock"));
-  TRY(sys::WriteAll(fd.get(), line + "\n"));
-  std::string reply;
-  char c;
-  while (reply.size() < 4096) {
-    ssize_t n = read(fd.get(), &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || c == '\n') break;
-    reply += c;
-  }
-  if (reply == "ok") return {};
-  if (base::StartsWith(reply, "error ")) reply = reply.substr(6);
-  return Fail(Error::Internal(reply.empty() ? "berth-shim closed the control socket" : reply));
+  return ShimControlAt(state_dir, line);
 }
 
 // A file of the container's root filesystem ("" when it cannot be read), resolved inside it.
