@@ -14,6 +14,8 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "daemon/container_internal.h"
+#include "daemon/frame_filter.h"
+#include "daemon/log_select.h"
 #include "daemon/query.h"
 #include "sys/file.h"
 #include "sys/socket.h"
@@ -27,38 +29,63 @@ bool IsRunning(const ContainerRecord& rec) {
   return rec.state.status == "running" || rec.state.status == "paused";
 }
 
+// The log as it is, framed as the attach stream frames it, for logs=1.
+bool ReplayLog(int fd, const std::string& log_path, bool tty, bool want_stdout, bool want_stderr) {
+  LogSelection sel;
+  sel.stdout_wanted = want_stdout;
+  sel.stderr_wanted = want_stderr;
+  sel.tty = tty;
+  JsonLogReader reader(log_path);
+  std::string chunk;
+  for (const LogEntry& e : SelectLogEntries(reader.ReadAll(), sel)) {
+    chunk += FrameLogEntry(e, sel);
+    if (chunk.size() >= 64 * 1024) {
+      if (!sys::WriteAll(fd, chunk)) return false;
+      chunk.clear();
+    }
+  }
+  return chunk.empty() || sys::WriteAll(fd, chunk);
+}
+
 Response Attach(ContainerContext* ctx, const std::string& name, const Query& q) {
   auto found = FindFresh(ctx, name);
   if (!found) return Response::FromError(found.error());
   ContainerRecord rec = *found;
   bool stream = q.Bool("stream");
+  bool logs = q.Bool("logs");
   bool want_stdin = q.Bool("stdin");
+  bool want_stdout = q.Bool("stdout");
+  bool want_stderr = q.Bool("stderr");
   PublishContainerEvent(ctx, rec, "attach");
   // API 1.41 answers raw-stream whatever the framing (the client knows from Config.Tty).
-  return Response::Hijack(kRawStream,
-                          [ctx, id = rec.id, stream, want_stdin](int fd, std::string early) {
-                            if (!stream) return;
-                            auto lock = ctx->containers->OpLock(id);
-                            std::unique_lock guard(*lock);
-                            auto now = FindFresh(ctx, id);
-                            if (!now) return;
-                            if (!IsRunning(*now)) {
-                              // StartContainer takes the pending connections under the same lock,
-                              // so this one is either handed to the next start or sees the
-                              // container running below. Stdin sent before the client read our 101
-                              // is dropped: the Docker clients wait for it.
-                              int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-                              if (copy >= 0) ctx->attaches.Add(id, sys::UniqueFd(copy));
-                              return;
-                            }
-                            guard.unlock();
-                            auto shim = sys::ConnectUnix(PathsOf(ctx, id).state + "/attach.sock");
-                            if (!shim) {
-                              base::LogDebug("attach {}: {}", id, shim.error().message());
-                              return;
-                            }
-                            BridgeStreams(fd, early, shim->get(), want_stdin);
-                          });
+  return Response::Hijack(kRawStream, [ctx, id = rec.id, tty = rec.tty, stream, logs, want_stdin,
+                                       want_stdout, want_stderr](int fd, std::string early) {
+    // With a TTY there is one stream and no framing: stdout=0 alone cannot select anything.
+    FrameFilter streams(want_stdout || tty, want_stderr || tty);
+    if (logs && !ReplayLog(fd, PathsOf(ctx, id).log, tty, want_stdout || tty, want_stderr || tty))
+      return;
+    if (!stream) return;
+    auto lock = ctx->containers->OpLock(id);
+    std::unique_lock guard(*lock);
+    auto now = FindFresh(ctx, id);
+    if (!now) return;
+    if (!IsRunning(*now)) {
+      // StartContainer takes the pending connections under the same lock, so this one is
+      // either handed to the next start or sees the container running below. Stdin sent before
+      // the client read our 101 is dropped: the Docker clients wait for it. The shim writes
+      // to a handed-over connection itself, so stream selection does not apply there.
+      int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      if (copy >= 0) ctx->attaches.Add(id, sys::UniqueFd(copy));
+      return;
+    }
+    guard.unlock();
+    auto shim = sys::ConnectUnix(PathsOf(ctx, id).state + "/attach.sock");
+    if (!shim) {
+      base::LogDebug("attach {}: {}", id, shim.error().message());
+      return;
+    }
+    BridgeStreams(fd, early, shim->get(), want_stdin, streams.Active() ? &streams : nullptr);
+  });
 }
 
 Response Resize(ContainerContext* ctx, const std::string& name, const Query& q) {
@@ -76,7 +103,8 @@ Response Resize(ContainerContext* ctx, const std::string& name, const Query& q) 
 
 }  // namespace
 
-void BridgeStreams(int client, const std::string& early, int shim, bool forward_stdin) {
+void BridgeStreams(int client, const std::string& early, int shim, bool forward_stdin,
+                   FrameFilter* output) {
   if (!early.empty() && !sys::WriteAll(shim, early)) return;
   bool client_open = true;
   char buf[32 << 10];
@@ -90,7 +118,10 @@ void BridgeStreams(int client, const std::string& early, int shim, bool forward_
       ssize_t n = read(shim, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;  // output ended: the server closes the connection
-      if (!sys::WriteAll(client, std::string_view(buf, size_t(n)))) return;
+      std::string_view out(buf, size_t(n));
+      std::string kept;
+      if (output) out = kept = output->Feed(out);
+      if (!sys::WriteAll(client, out)) return;
     }
     if (client_open && fds[1].revents) {
       ssize_t n = read(client, buf, sizeof buf);

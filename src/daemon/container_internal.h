@@ -14,6 +14,8 @@
 
 namespace berth::daemon {
 
+class FrameFilter;
+
 // `bytes` random bytes as lowercase hex (ids).
 std::string RandomHex(size_t bytes);
 
@@ -65,6 +67,10 @@ std::string ReadInRoot(const std::string& rootfs, const std::string& path);
 // The create request as stored (an object; {} when unparsable).
 nlohmann::json ParseRequestJson(const ContainerRecord& rec);
 
+// Thaws a paused container after a signal was sent to it: frozen tasks take no signal, not
+// even KILL, until thawed (dockerd does the same). Clears state.paused; no-op when not paused.
+void ThawSignalled(ContainerContext* ctx, ContainerRecord& rec);
+
 // `signal` (TERM or the stop signal), then KILL after `timeout` seconds; returns once the
 // container has exited.
 base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const std::string& signal,
@@ -93,8 +99,10 @@ Response StartContainer(ContainerContext* ctx, const std::string& name_or_id);
 // Copies between a hijacked client connection and a shim's attach.sock until the shim's side
 // ends: `early` first to the shim; client bytes to the shim only with `forward_stdin`, whose
 // EOF (the client's shutdown(SHUT_WR)) becomes a shutdown of the shim connection. Blocking;
-// returns when the output ended or either side failed.
-void BridgeStreams(int client, const std::string& early, int shim, bool forward_stdin);
+// returns when the output ended or either side failed. `output`, when given, selects what of
+// the shim's multiplexed output reaches the client.
+void BridgeStreams(int client, const std::string& early, int shim, bool forward_stdin,
+                   FrameFilter* output = nullptr);
 
 // The route groups, each in a file of its own; AddContainerRoutes() calls them.
 // container_manage_routes.cc: pause/unpause, rename, restart, update, prune.

@@ -240,19 +240,21 @@ json ParseRequestJson(const ContainerRecord& rec) {
   return body;
 }
 
+void ThawSignalled(ContainerContext* ctx, ContainerRecord& rec) {
+  if (!rec.state.paused) return;
+  runtime::Runtime rt(runtime::RuntimeOptions{PathsOf(ctx, rec.id).runtime_root, false});
+  if (auto st = rt.Resume(rec.id); !st)
+    base::LogWarn("unpause {} after signalling it: {}", rec.id, st.error().message());
+  rec.state.paused = false;
+  (void)ctx->containers->Update(rec);
+}
+
 // TERM (or the stop signal), then KILL after `timeout`; returns once exit.json is there.
 base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const std::string& signal,
                            int timeout) {
   if (auto st = ShimControl(ctx, rec.id, "kill " + signal); !st)
     base::LogDebug("stop {}: {}", rec.id, st.error().message());
-  if (rec.state.paused) {
-    // Frozen tasks take no signal, not even KILL, until thawed: thaw after signalling (dockerd).
-    runtime::Runtime rt(runtime::RuntimeOptions{PathsOf(ctx, rec.id).runtime_root, false});
-    if (auto st = rt.Resume(rec.id); !st)
-      base::LogWarn("unpause {} to stop it: {}", rec.id, st.error().message());
-    rec.state.paused = false;
-    (void)ctx->containers->Update(rec);
-  }
+  ThawSignalled(ctx, rec);
   if (timeout < 0 || !WaitExit(ctx, rec, std::chrono::seconds(timeout))) {
     if (auto st = ShimControl(ctx, rec.id, "kill KILL"); !st)
       base::LogDebug("stop {}: {}", rec.id, st.error().message());

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -393,6 +394,10 @@ Response Kill(ContainerContext* ctx, const std::string& name, const Query& q) {
       return Response::ErrorMessage(400, st.error().message());
     return Response::FromError(st.error());
   }
+  // A paused container would hold a KILL until unpaused; docker kill must end it now.
+  std::string upper = sig;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper == "KILL" || upper == "SIGKILL" || upper == "9") ThawSignalled(ctx, *rec);
   PublishContainerEvent(ctx, *rec, "kill", {{"signal", sig}});
   return Response::Text(204, "");
 }
@@ -454,6 +459,8 @@ Response StartContainer(ContainerContext* ctx, const std::string& name) {
   std::lock_guard guard(*lock);
   auto rec = FindFresh(ctx, found->id);
   if (!rec) return Response::FromError(rec.error());
+  if (rec->state.paused)
+    return Response::ErrorMessage(409, "cannot start a paused container, try unpause instead");
   if (rec->state.status == "running") return Response::Text(304, "");
   Paths p = PathsOf(ctx, rec->id);
   // The previous run's exit.json and sockets must not make the new run look finished.
