@@ -26,6 +26,7 @@
 #include "oci/reference.h"
 #include "registry/client.h"
 #include "registry/fake_server.h"
+#include "registry/registry_process.h"
 #include "test_support.h"
 
 extern char** environ;
@@ -41,8 +42,9 @@ using fakes::FakeRequest;
 using fakes::FakeResponse;
 using fakes::FakeServer;
 using nlohmann::json;
-
-constexpr const char* kRegistryBinary = "/usr/bin/docker-registry";
+using testing_registry::kRegistryBinary;
+using testing_registry::RegistryProcess;
+using testing_registry::RunCommand;
 
 std::string RandomBytes(size_t n, uint32_t seed) {
   std::string out(n, '\0');
@@ -60,126 +62,6 @@ oci::ImageReference Ref(const std::string& text) {
 }
 
 oci::Platform PlatformOf(const std::string& text) { return *oci::ParsePlatform(text); }
-
-std::string RunCommand(const std::string& command, int* status) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) {
-    *status = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  *status = pclose(p);
-  return out;
-}
-
-// docker-registry serving a temporary directory on 127.0.0.1:<free port>; killed (by pid) and
-// removed when destroyed.
-class RegistryProcess {
- public:
-  // `htpasswd_entry` non-empty turns on Basic auth with that "user:bcrypt" line.
-  static std::unique_ptr<RegistryProcess> Start(const std::string& htpasswd_entry,
-                                                std::string* error) {
-    auto r = std::unique_ptr<RegistryProcess>(new RegistryProcess());
-    char tmpl[] = "/tmp/berth-registry-test-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      *error = "mkdtemp failed";
-      return nullptr;
-    }
-    r->dir_ = tmpl;
-    r->port_ = fakes::UnusedPort();
-    std::string config =
-        "version: 0.1\n"
-        "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
-        "storage:\n  filesystem:\n    rootdirectory: " +
-        r->dir_ +
-        "/data\n  delete:\n    enabled: true\n"
-        "http:\n  addr: 127.0.0.1:" +
-        std::to_string(r->port_) + "\n";
-    if (!htpasswd_entry.empty()) {
-      std::ofstream(r->dir_ + "/htpasswd") << htpasswd_entry << "\n";
-      config += "auth:\n  htpasswd:\n    realm: berth-test\n    path: " + r->dir_ + "/htpasswd\n";
-    }
-    std::ofstream(r->dir_ + "/config.yml") << config;
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    std::string log = r->dir_ + "/registry.log";
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::string config_path = r->dir_ + "/config.yml";
-    const char* argv[] = {kRegistryBinary, "serve", config_path.c_str(), nullptr};
-    int rc = posix_spawn(&r->pid_, kRegistryBinary, &actions, nullptr,
-                         const_cast<char* const*>(argv), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      r->pid_ = -1;
-      *error = std::string("spawn docker-registry: ") + strerror(rc);
-      return nullptr;
-    }
-    // Ready when /v2/ answers with a status line.
-    for (int i = 0; i < 200; ++i) {
-      if (r->Answers()) return r;
-      int status;
-      if (waitpid(r->pid_, &status, WNOHANG) == r->pid_) {
-        r->pid_ = -1;
-        std::ifstream in(log);
-        *error = "docker-registry exited: " +
-                 std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        return nullptr;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    *error = "docker-registry did not answer on /v2/ within 10s";
-    return nullptr;
-  }
-
-  ~RegistryProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status;
-      bool reaped = false;
-      for (int i = 0; i < 100 && !reaped; ++i) {
-        reaped = waitpid(pid_, &status, WNOHANG) == pid_;
-        if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      if (!reaped) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-      }
-    }
-    if (!dir_.empty()) (void)system(("rm -rf '" + dir_ + "'").c_str());
-  }
-
-  std::string domain() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string url() const { return "http://" + domain(); }
-
- private:
-  RegistryProcess() = default;
-
-  bool Answers() const {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(uint16_t(port_));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = false;
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-      const char req[] = "GET /v2/ HTTP/1.0\r\n\r\n";
-      char buf[16] = {0};
-      ok = write(fd, req, sizeof(req) - 1) == ssize_t(sizeof(req) - 1) && read(fd, buf, 8) == 8 &&
-           std::string(buf, 5) == "HTTP/";
-    }
-    close(fd);
-    return ok;
-  }
-
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string dir_;
-};
 
 // An image for one platform: its layer, config and manifest blobs.
 struct TestImage {
