@@ -71,6 +71,7 @@ Response Logs(ContainerContext* ctx, const std::string& name, const Query& q) {
                                q.Get("tail", "all"), q.Bool("timestamps"));
   if (!sel) return Response::FromError(sel.error());
   sel->tty = rec->tty;
+  sel->details = q.Bool("details");
   // As dockerd: following a container that does not run returns what is there.
   bool follow = q.Bool("follow") && IsRunning(*rec);
   std::string path = PathsOf(ctx, rec->id).log;

@@ -31,6 +31,14 @@ std::optional<LogEntry> ParseLogLine(std::string_view line) {
   auto time = j.find("time");
   if (time != j.end() && time->is_string())
     e.time_nano = ParseRfc3339Nanos(time->get<std::string>()).value_or(0);
+  if (auto attrs = j.find("attrs"); attrs != j.end() && attrs->is_object()) {
+    // nlohmann's object is a std::map: the keys come sorted, as dockerd sorts them.
+    for (const auto& [key, value] : attrs->items()) {
+      if (!value.is_string()) continue;
+      if (!e.attrs.empty()) e.attrs += ',';
+      e.attrs += key + "=" + value.get<std::string>();
+    }
+  }
   return e;
 }
 
@@ -165,6 +173,7 @@ std::vector<LogEntry> SelectLogEntries(std::vector<LogEntry> entries, const LogS
 std::string FrameLogEntry(const LogEntry& e, const LogSelection& sel) {
   std::string payload;
   if (sel.timestamps) payload = FormatRfc3339NanoFixed(e.time_nano) + " ";
+  if (sel.details) payload += e.attrs + " ";
   payload += e.log;
   if (sel.tty) return payload;
   uint32_t n = uint32_t(payload.size());

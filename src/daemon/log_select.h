@@ -21,6 +21,9 @@ struct LogEntry {
   std::string stream;     // "stdout" or "stderr"
   std::string log;        // the payload, with its '\n' when the line had one
   int64_t time_nano = 0;  // unix time
+  // The line's "attrs" (log-opts labels/env), as `logs --details` shows them: "k=v,k2=v2",
+  // sorted by key; empty when the line has none.
+  std::string attrs;
 };
 
 // One json-file line ({"log","stream","time"}); nullopt for anything else.
@@ -41,7 +44,8 @@ struct LogSelection {
   int64_t until_nano = 0;  // 0: no upper bound; entries after it are skipped
   int64_t tail = -1;       // < 0: all; n: only the last n entries of the existing log
   bool timestamps = false;
-  bool tty = false;  // raw payloads instead of multiplexed frames
+  bool details = false;  // attrs and a space before each line (after the timestamp)
+  bool tty = false;      // raw payloads instead of multiplexed frames
 };
 
 // The query parameters of GET /containers/{id}/logs (stdout, stderr, since, until, tail,

@@ -17,7 +17,7 @@ namespace {
 constexpr int64_t kSec = 1000000000;
 
 LogEntry E(const std::string& stream, const std::string& log, int64_t t) {
-  return LogEntry{stream, log, t};
+  return LogEntry{stream, log, t, ""};
 }
 
 std::string Line(const std::string& stream, const std::string& log, const std::string& time) {
@@ -102,6 +102,13 @@ TEST(LogSelectTest, Frames) {
   sel.tty = true;
   sel.timestamps = true;
   EXPECT_EQ(FrameLogEntry(E("stdout", "x\n", kSec), sel), "1970-01-01T00:00:01.000000000Z x\n");
+  // --details: the attrs and a space after the timestamp (a lone space without attrs).
+  sel.details = true;
+  EXPECT_EQ(FrameLogEntry(E("stdout", "x\n", kSec), sel), "1970-01-01T00:00:01.000000000Z  x\n");
+  LogEntry with = *ParseLogLine(R"({"log":"y\n","stream":"stdout","attrs":{"z":"1","a":"b"}})");
+  EXPECT_EQ(with.attrs, "a=b,z=1");
+  sel.timestamps = false;
+  EXPECT_EQ(FrameLogEntry(with, sel), "a=b,z=1 y\n");
 }
 
 class JsonLogReaderTest : public ::testing::Test {

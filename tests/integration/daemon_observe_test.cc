@@ -274,6 +274,9 @@ TEST_F(DaemonObserveTest, AttachLogsReplayAndStreamSelection) {
     EXPECT_EQ(o, "");
     EXPECT_EQ(e, "err1\n");
   }
+  // logs --details: the (empty) attrs and a space before each line, as dockerd.
+  std::tie(rc, out) = Shell("(" + env_ + kDocker + " logs --details al 2>/dev/null)");
+  EXPECT_EQ(out, " out1\n out2\n");
   // Live: a running container writing to both streams, attached for stdout only; it ends on
   // its own after a few lines.
   std::tie(rc, out) = Docker(
