@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "base/strings.h"
+#include "registry/curl_api.h"
 
 namespace berth::registry {
 namespace {
@@ -114,11 +115,6 @@ base::ErrorCode ClassifyCurlError(CURLcode code) {
   }
 }
 
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 }  // namespace
 
 std::optional<std::string> HttpResponse::Header(std::string_view name) const {
@@ -137,95 +133,97 @@ std::vector<std::string> HttpResponse::AllHeaders(std::string_view name) const {
 }
 
 HttpSession::HttpSession(std::string user_agent) : user_agent_(std::move(user_agent)) {
-  GlobalInit();
-  curl_ = curl_easy_init();
+  if (auto api = Curl()) curl_ = (*api)->easy_init();
 }
 
 HttpSession::~HttpSession() {
-  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  if (curl_ != nullptr) (*Curl())->easy_cleanup(static_cast<CURL*>(curl_));
 }
 
 base::Result<HttpResponse> HttpSession::Do(const HttpRequest& req) {
+  auto loaded = Curl();
+  if (!loaded) return Fail(loaded.error());
+  const CurlApi& api = **loaded;
   CURL* c = static_cast<CURL*>(curl_);
   if (c == nullptr) return Fail(Error::Internal("curl_easy_init failed"));
   // Reset keeps live connections and the DNS cache, drops every option of the last request.
-  curl_easy_reset(c);
+  api.easy_reset(c);
   HttpResponse resp;
   Transfer t{&req, &resp, {}, false, false};
   Upload upload{&t, 0};
   char errbuf[CURL_ERROR_SIZE] = {0};
 
-  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent_.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req.connect_timeout_s);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req.stall_timeout_s);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnWrite);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  api.easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  api.easy_setopt(c, CURLOPT_USERAGENT, user_agent_.c_str());
+  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req.connect_timeout_s);
+  api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req.stall_timeout_s);
+  api.easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
+  api.easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, OnWrite);
+  api.easy_setopt(c, CURLOPT_WRITEDATA, &t);
   // Registries compress nothing worth it, and a blob's bytes must arrive as stored.
-  curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+  api.easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
   if (req.follow_redirects) {
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    api.easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
     // Blob redirects go to storage hosts (S3, CDNs) that must not see our registry token and
     // reject requests carrying one; libcurl drops a custom Authorization header when the host
     // (or port or scheme) changes unless this is set.
-    curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    api.easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
   }
   if (!req.ca_file.empty()) {
     // CAINFO replaces the bundle; CAPATH keeps the system store trusted as well.
-    curl_easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
-    curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs");
+    api.easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
+    api.easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs");
   }
   if (!req.client_cert.empty()) {
-    curl_easy_setopt(c, CURLOPT_SSLCERT, req.client_cert.c_str());
-    curl_easy_setopt(c, CURLOPT_SSLKEY, req.client_key.c_str());
+    api.easy_setopt(c, CURLOPT_SSLCERT, req.client_cert.c_str());
+    api.easy_setopt(c, CURLOPT_SSLKEY, req.client_key.c_str());
   }
 
   curl_slist* headers = nullptr;
-  for (const std::string& h : req.headers) headers = curl_slist_append(headers, h.c_str());
+  for (const std::string& h : req.headers) headers = api.slist_append(headers, h.c_str());
   if (req.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    api.easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (req.body_reader) {
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, curl_off_t(req.body_size));
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, OnRead);
-    curl_easy_setopt(c, CURLOPT_READDATA, &upload);
-    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, OnSeek);
-    curl_easy_setopt(c, CURLOPT_SEEKDATA, &upload);
+    api.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    api.easy_setopt(c, CURLOPT_INFILESIZE_LARGE, curl_off_t(req.body_size));
+    api.easy_setopt(c, CURLOPT_READFUNCTION, OnRead);
+    api.easy_setopt(c, CURLOPT_READDATA, &upload);
+    api.easy_setopt(c, CURLOPT_SEEKFUNCTION, OnSeek);
+    api.easy_setopt(c, CURLOPT_SEEKDATA, &upload);
     // A 100-continue round trip buys nothing against a registry and stalls some proxies.
-    headers = curl_slist_append(headers, "Expect:");
-    if (req.method != "PUT") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    headers = api.slist_append(headers, "Expect:");
+    if (req.method != "PUT") api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   } else if (req.send_body || req.method == "POST" || req.method == "PUT" ||
              req.method == "PATCH") {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(req.body.size()));
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
-    headers = curl_slist_append(headers, "Expect:");
-    if (req.method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(req.body.size()));
+    api.easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+    headers = api.slist_append(headers, "Expect:");
+    if (req.method != "POST") api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   } else if (req.method != "GET") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  api.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(headers);
+  CURLcode rc = api.easy_perform(c);
+  api.slist_free_all(headers);
   char* effective = nullptr;
-  if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK && effective) {
+  if (api.easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK && effective) {
     resp.effective_url = effective;
   }
   if (t.failed_in_callback) return Fail(std::move(t.callback_error).error());
   if (rc != CURLE_OK) {
-    std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    std::string detail = errbuf[0] != '\0' ? errbuf : api.easy_strerror(rc);
     return Fail(Error(ClassifyCurlError(rc), req.method + " " + req.url + ": " + detail));
   }
   long code = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
   resp.status = int(code);
   return resp;
 }
@@ -246,18 +244,21 @@ std::string UrlEscape(std::string_view s) {
 }
 
 base::Result<std::string> ResolveUrl(const std::string& base, const std::string& location) {
-  CURLU* u = curl_url();
+  auto loaded = Curl();
+  if (!loaded) return Fail(loaded.error());
+  const CurlApi& api = **loaded;
+  CURLU* u = api.url();
   if (u == nullptr) return Fail(Error::Internal("curl_url failed"));
   std::string out;
-  CURLUcode rc = curl_url_set(u, CURLUPART_URL, base.c_str(), 0);
-  if (rc == CURLUE_OK) rc = curl_url_set(u, CURLUPART_URL, location.c_str(), 0);
+  CURLUcode rc = api.url_set(u, CURLUPART_URL, base.c_str(), 0);
+  if (rc == CURLUE_OK) rc = api.url_set(u, CURLUPART_URL, location.c_str(), 0);
   char* full = nullptr;
-  if (rc == CURLUE_OK) rc = curl_url_get(u, CURLUPART_URL, &full, 0);
+  if (rc == CURLUE_OK) rc = api.url_get(u, CURLUPART_URL, &full, 0);
   if (rc == CURLUE_OK) {
     out = full;
-    curl_free(full);
+    api.free(full);
   }
-  curl_url_cleanup(u);
+  api.url_cleanup(u);
   if (rc != CURLUE_OK) {
     return Fail(Error::InvalidArgument("bad Location \"" + location + "\" from " + base));
   }
