@@ -1,6 +1,6 @@
-// berth-image: a temporary command to exercise the image subsystem by hand (pull, ls, rm, tag,
-// inspect, history, prune, gc, mount) until the daemon and CLI exist. It is also the wiring
-// layer's first user: image::Fetcher over registry::Client.
+// berth-image: a temporary command to exercise the image subsystem by hand (pull, push, ls, rm,
+// tag, inspect, history, prune, gc, mount) until the daemon and CLI exist. It is also the wiring
+// layer's first user: image::Fetcher and image::PushTarget over registry::Client.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mount.h>
@@ -25,6 +25,7 @@
 #include "image/import.h"
 #include "image/metadata.h"
 #include "image/pull.h"
+#include "image/push.h"
 #include "image/save_load.h"
 #include "image/snapshot/snapshotter.h"
 #include "image/unpack.h"
@@ -82,6 +83,27 @@ int Pull(Stores& s, const std::string& text, const std::string& platform_text,
   fmt::print(stderr, "Status: {} for {}\n",
              r->updated ? "Downloaded newer image" : "Image is up to date", shown.FamiliarString());
   fmt::print("{}\n", shown.String());
+  return 0;
+}
+
+int Push(Stores& s, const std::string& text, const registry::RegistryHosts& hosts) {
+  auto ref = oci::ParseReference(text);
+  if (!ref) return Report(ref.error());
+  image::PushOptions options;
+  options.progress = [](const image::PushProgress& p) {
+    if (p.status != "Pushing") fmt::print(stderr, "{}: {}\n", p.id, p.status);
+  };
+  registry::DockerConfigCredentials creds(
+      {registry::DockerConfigCredentials::DefaultDockerConfigPath()});
+  registry::ClientOptions copts;
+  copts.hosts = &hosts;
+  copts.credentials = &creds;
+  daemon::RegistryPusher target(copts);
+  image::Pusher pusher(s.content.get(), s.meta.get(), &target);
+  fmt::print(stderr, "The push refers to repository [{}]\n", ref->Name());
+  auto r = pusher.Push(*ref, options);
+  if (!r) return Report(r.error());
+  fmt::print("{}: digest: {} size: {}\n", r->tag, r->digest.ToString(), r->size);
   return 0;
 }
 
@@ -268,6 +290,8 @@ int ImageMain(int argc, char** argv) {
   auto* pull = app.add_subcommand("pull", "pull an image from a registry");
   pull->add_option("--platform", platform, "os/arch[/variant]");
   pull->add_option("REF", ref)->required();
+  auto* push = app.add_subcommand("push", "push an image to a registry");
+  push->add_option("REF", ref)->required();
   auto* ls = app.add_subcommand("ls", "list images");
   ls->add_flag("-q,--quiet", quiet, "only IDs");
   auto* inspect = app.add_subcommand("inspect", "show images as JSON");
@@ -316,13 +340,13 @@ int ImageMain(int argc, char** argv) {
   if (!stores) return Report(stores.error());
   Stores& s = *stores;
 
-  if (pull->parsed()) {
+  if (pull->parsed() || push->parsed()) {
     registry::RegistryHosts::Options hopts;
     hopts.insecure_registries = insecure;
     hopts.registry_mirrors = mirrors;
     hopts.certs_dir = "/etc/berth/certs.d";
     registry::RegistryHosts hosts(hopts);
-    return Pull(s, ref, platform, hosts);
+    return pull->parsed() ? Pull(s, ref, platform, hosts) : Push(s, ref, hosts);
   }
   if (ls->parsed()) return List(s, quiet);
   if (inspect->parsed()) return Inspect(s, refs);

@@ -98,6 +98,11 @@ int Main(int argc, char** argv) {
   auto* pull = app.add_subcommand("pull", "Download an image from a registry");
   pull->add_option("--platform", platform, "Set platform if server is multi-platform capable");
   pull->add_option("NAME", ref)->required();
+  bool all_tags = false;
+  auto* push = app.add_subcommand("push", "Upload an image to a registry");
+  push->add_flag("-a,--all-tags", all_tags, "Push all tags of an image to the repository");
+  push->add_flag("-q,--quiet", quiet, "Suppress verbose output");
+  push->add_option("NAME", ref)->required();
   auto* images = app.add_subcommand("images", "List images");
   images->add_flag("-a,--all", all, "Show all images");
   images->add_flag("-q,--quiet", quiet, "Only show image IDs");
@@ -171,6 +176,7 @@ int Main(int argc, char** argv) {
   if (*version) return RunVersion(client, stdout, stderr);
   if (*info) return RunInfo(client, stdout, stderr);
   if (*pull) return RunPull(client, ref, platform, stdout, stderr);
+  if (*push) return RunPush(client, ref, all_tags, quiet, stdout, stderr);
   if (*images) return RunImages(client, all, quiet, digests, stdout, stderr);
   if (*rmi) return RunRmi(client, refs, force, no_prune, stdout, stderr);
   if (*tag) return RunTag(client, ref, ref2, stderr);

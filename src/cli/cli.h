@@ -34,6 +34,10 @@ int RunPull(client::Client& client, const std::string& ref, const std::string& p
 // image this way, with the progress on stderr).
 int PullImage(client::Client& client, const std::string& ref, const std::string& platform,
               std::FILE* progress, std::FILE* err);
+// `berth push`: "Using default tag: latest" when none is given (all_tags: every local tag of
+// the repository instead), then docker's push output; quiet: only the reference at the end.
+int RunPush(client::Client& client, const std::string& ref, bool all_tags, bool quiet,
+            std::FILE* out, std::FILE* err);
 int RunImages(client::Client& client, bool all, bool quiet, bool digests, std::FILE* out,
               std::FILE* err);
 int RunRmi(client::Client& client, const std::vector<std::string>& refs, bool force, bool no_prune,

@@ -1,4 +1,4 @@
-// The image commands: pull, images, rmi, tag, history, image inspect, save, load, import,
+// The image commands: pull, push, images, rmi, tag, history, image inspect, save, load, import,
 // login and logout, with docker's output layouts and exit codes (1 for a failed command).
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -81,6 +81,8 @@ class ProgressPrinter {
           m.contains("errorDetail") ? m["errorDetail"].value("message", "") : m.value("error", "");
       return;
     }
+    // Push results for content trust; docker's CLI prints nothing for them either.
+    if (m.contains("aux")) return;
     if (m.contains("stream")) {
       fmt::print(out_, "{}", m.value("stream", ""));
       std::fflush(out_);
@@ -91,7 +93,7 @@ class ProgressPrinter {
     if (id.empty()) {
       fmt::print(out_, "{}\n", status);
     } else if (!tty_) {
-      if (status == "Downloading" || status == "Extracting") return;
+      if (status == "Downloading" || status == "Extracting" || status == "Pushing") return;
       fmt::print(out_, "{}: {}\n", id, status);
     } else {
       auto it = std::find(ids_.begin(), ids_.end(), id);
@@ -179,6 +181,37 @@ int RunPull(client::Client& client, const std::string& text, const std::string& 
     if (shown.digest) shown.tag.clear();
     fmt::print(out, "{}\n", shown.String());
   }
+  return rc;
+}
+
+int RunPush(client::Client& client, const std::string& text, bool all_tags, bool quiet,
+            std::FILE* out, std::FILE* err) {
+  auto ref = oci::ParseNamedReference(text);
+  if (!ref) {
+    fmt::print(err, "{}\n", ref.error().message());
+    return kExitImageError;
+  }
+  if (ref->digest) {
+    fmt::print(err, "cannot push a digest reference\n");
+    return kExitImageError;
+  }
+  if (all_tags && !ref->tag.empty()) {
+    fmt::print(err, "tag can't be used with --all-tags/-a\n");
+    return kExitImageError;
+  }
+  if (!all_tags && ref->tag.empty()) {
+    ref->tag = oci::kDefaultTag;
+    if (!quiet) fmt::print(out, "Using default tag: {}\n", ref->tag);
+  }
+  std::string target = V("/images/") + ref->FamiliarName() + "/push";
+  if (!ref->tag.empty()) target += "?tag=" + client::QueryEscape(ref->tag);
+  std::FILE* progress = out;
+  if (quiet) progress = std::fopen("/dev/null", "we");
+  if (!progress) progress = out;
+  int rc = StreamJson(client, "POST", target, "", "text/plain",
+                      {{"X-Registry-Auth", RegistryAuthHeader(ref->domain)}}, progress, err);
+  if (progress != out) std::fclose(progress);
+  if (rc == 0 && quiet) fmt::print(out, "{}\n", ref->String());
   return rc;
 }
 

@@ -15,6 +15,7 @@
 #include "daemon/registry_fetcher.h"
 #include "image/import.h"
 #include "image/pull.h"
+#include "image/push.h"
 #include "image/save_load.h"
 #include "oci/reference.h"
 #include "registry/client.h"
@@ -41,10 +42,11 @@ std::string HumanSize(double size) {
   return fmt::format("{:.4g}{}", size, kUnits[i]);
 }
 
-// Docker sends this JSON for pull and push progress events.
+// Docker sends this JSON for pull and push progress events (image::PushProgress is a
+// PullProgress).
 json ProgressLine(const image::PullProgress& p) {
   json j = {{"status", p.status}, {"progressDetail", json::object()}, {"id", p.id}};
-  if (p.status == "Downloading" || p.status == "Extracting") {
+  if (p.status == "Downloading" || p.status == "Extracting" || p.status == "Pushing") {
     j["progressDetail"] = {{"current", p.current}, {"total", p.total}};
     j["progress"] = ProgressBar(p.current, p.total);
   }
@@ -131,6 +133,70 @@ Response Pull(const ImageContext* ctx, const Request& req, const Query& q) {
           {{"status", fmt::format("Status: {} for {}",
                                   r->updated ? "Downloaded newer image" : "Image is up to date",
                                   shown.FamiliarString())}}));
+    });
+  });
+}
+
+// dockerd's postImagesPush: the tag from the query (else the one in the name; without either,
+// every local tag of the repository), X-Registry-Auth as for a pull. An unknown image is a 404
+// before the stream starts; registry errors come as an errorDetail line in the stream.
+Response Push(const ImageContext* ctx, const Request& req, const Query& q) {
+  auto named = oci::ParseNamedReference(req.params.at("name"));
+  if (!named) return Response::FromError(named.error());
+  oci::ImageReference ref = *named;
+  if (std::string tag = q.Get("tag"); !tag.empty()) {
+    if (base::StartsWith(tag, "sha256:"))
+      return Response::ErrorMessage(400, "cannot push a digest reference");
+    auto tagged = oci::ParseReference(ref.Name() + ":" + tag);
+    if (!tagged) return Response::FromError(tagged.error());
+    ref.tag = tagged->tag;
+  }
+  if (ref.digest) return Response::ErrorMessage(400, "cannot push a digest reference");
+  auto auth = DecodeRegistryAuth(req.Header("X-Registry-Auth"));
+  if (!auth) return Response::FromError(auth.error());
+  return Response::Deferred([ctx, ref, auth = *auth]() -> Response {
+    std::vector<std::string> tags;
+    if (!ref.tag.empty()) {
+      // Docker's errors for an unknown tag, before the stream; the push resolves it again.
+      if (auto rec = image::ResolvePushImage(*ctx->stores->meta, ref); !rec)
+        return Response::FromError(rec.error());
+      tags.push_back(ref.tag);
+    } else {
+      auto local = image::LocalTags(*ctx->stores->meta, ref.Name());
+      if (!local) return Response::FromError(local.error());
+      if (local->empty())
+        return Response::ErrorMessage(
+            404, "An image does not exist locally with the tag: " + ref.FamiliarName());
+      tags = std::move(*local);
+    }
+    auto creds = std::make_shared<registry::StaticCredentials>();
+    if (auth && !auth->username.empty())
+      creds->Add(ref.domain, registry::Credentials{auth->username, auth->password});
+    registry::ClientOptions copts;
+    copts.hosts = ctx->hosts;
+    copts.credentials = creds.get();
+    auto target = std::make_shared<RegistryPusher>(copts);
+    return Response::JsonStream([ctx, ref, tags, creds, target](BodyWriter& w) {
+      w.Write(Line({{"status", "The push refers to repository [" + ref.Name() + "]"}}));
+      image::PushOptions options;
+      options.progress = [&w](const image::PushProgress& p) { w.Write(Line(ProgressLine(p))); };
+      image::Pusher pusher(ctx->stores->content.get(), ctx->stores->meta.get(), target.get());
+      for (const std::string& tag : tags) {
+        oci::ImageReference one = ref;
+        one.tag = tag;
+        auto r = pusher.Push(one, options);
+        if (!r) {
+          base::LogWarn("{}", r.error().message());
+          w.Write(Line(ErrorLine(r.error().message())));
+          return;
+        }
+        w.Write(Line({{"status", fmt::format("{}: digest: {} size: {}", r->tag,
+                                             r->digest.ToString(), r->size)}}));
+        w.Write(Line(
+            {{"progressDetail", json::object()},
+             {"aux", {{"Tag", r->tag}, {"Digest", r->digest.ToString()}, {"Size", r->size}}}}));
+      }
+      PublishImageEvent(ctx, ref.FamiliarString(), ref.FamiliarName(), "push");
     });
   });
 }
@@ -442,6 +508,9 @@ void AddImageRoutes(Router& router, const ImageContext* ctx) {
   router.Add("GET", "/images/{name*}/history", [ctx](Request& req) { return History(ctx, req); });
   router.Add("GET", "/images/{name*}/get",
              [ctx](Request& req) { return Save(ctx, {req.params.at("name")}); });
+  router.Add("POST", "/images/{name*}/push", [ctx](Request& req) -> base::Result<Response> {
+    return Push(ctx, req, Query(req.query));
+  });
   router.Add("POST", "/images/{name*}/tag",
              [ctx](Request& req) { return Tag(ctx, req, Query(req.query)); });
   router.Add("DELETE", "/images/{name*}",

@@ -1,5 +1,6 @@
-// The image routes of the Engine API: pull and import (/images/create), list, inspect, history,
-// tag, remove, save (/images/get, /images/{name}/get), load, prune, and registry login (/auth).
+// The image routes of the Engine API: pull and import (/images/create), push, list, inspect,
+// history, tag, remove, save (/images/get, /images/{name}/get), load, prune, and registry login
+// (/auth).
 #pragma once
 
 #include <optional>
