@@ -1,4 +1,5 @@
-// berth's top level: global flags, daemon address, dispatch to the commands.
+// berth's top level: global flags, daemon address (and TLS, with docker's flags), dispatch to the
+// commands.
 #include "cli/cli.h"
 
 #include <fmt/format.h>
@@ -69,8 +70,11 @@ bool IsConnectError(const base::Error& error) {
 
 int ReportDaemonError(const client::Client& client, const base::Error& error, std::FILE* err) {
   if (IsConnectError(error)) {
-    std::fprintf(err, "Cannot connect to the berth daemon at unix://%s. Is the daemon running?\n",
-                 client.socket_path().c_str());
+    std::fprintf(err, "Cannot connect to the berth daemon at %s. Is the daemon running?\n",
+                 client.address().c_str());
+  } else if (error.message().rfind("error during connect: ", 0) == 0) {
+    // TLS failures (a refused or unverifiable certificate): docker prints them as they are.
+    std::fprintf(err, "%s\n", error.message().c_str());
   } else {
     std::fprintf(err, "Error response from daemon: %s\n", error.message().c_str());
   }
@@ -80,10 +84,20 @@ int ReportDaemonError(const client::Client& client, const base::Error& error, st
 int Main(int argc, char** argv) {
   CLI::App app{"berth: a container engine that speaks the Docker Engine API", "berth"};
   app.require_subcommand(1);
-  std::string host;
-  app.add_option("-H,--host", host,
-                 "Daemon socket (unix:///PATH); default $BERTH_HOST, "
+  client::HostFlags host;
+  app.add_option("-H,--host", host.host,
+                 "Daemon socket (unix:///PATH or tcp://HOST:PORT); default $BERTH_HOST, "
                  "$DOCKER_HOST, unix:///run/berth/berth.sock");
+  bool tls = false, tls_verify = false;
+  auto* o_tls = app.add_flag("--tls", tls, "Use TLS; implied by --tlsverify");
+  auto* o_tls_verify = app.add_flag("--tlsverify", tls_verify,
+                                    "Use TLS and verify the remote (default $DOCKER_TLS_VERIFY)");
+  app.add_option("--tlscacert", host.tls_ca_cert,
+                 "Trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem, "
+                 "~/.docker/ca.pem)");
+  app.add_option("--tlscert", host.tls_cert,
+                 "Path to TLS certificate file (default cert.pem there)");
+  app.add_option("--tlskey", host.tls_key, "Path to TLS key file (default key.pem there)");
   app.set_version_flag("-v,--version",
                        fmt::format("berth version {}, build {}", api::GetBuildInfo().version,
                                    api::GetBuildInfo().git_commit));
@@ -166,12 +180,14 @@ int Main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitDaemonError;
   }
-  auto path = client::ResolveHost(host);
-  if (!path) {
-    std::fprintf(stderr, "%s\n", path.error().message().c_str());
+  if (o_tls->count()) host.tls = tls;
+  if (o_tls_verify->count()) host.tls_verify = tls_verify;
+  auto endpoint = client::ResolveEndpoint(host);
+  if (!endpoint) {
+    std::fprintf(stderr, "%s\n", endpoint.error().message().c_str());
     return kExitDaemonError;
   }
-  client::Client client(*path);
+  client::Client client(std::move(*endpoint));
   if (set.action) return set.action(client);
   if (*version) return RunVersion(client, stdout, stderr);
   if (*info) return RunInfo(client, stdout, stderr);

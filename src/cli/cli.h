@@ -1,5 +1,5 @@
-// The berth command line: `berth [-H unix:///PATH] <command>`. One file per command group; each
-// prints to the given streams and returns the process exit code.
+// The berth command line: `berth [-H unix:///PATH | -H tcp://HOST:PORT --tlsverify ...] <command>`.
+// One file per command group; each prints to the given streams and returns the process exit code.
 #pragma once
 
 #include <cstdio>
@@ -65,7 +65,8 @@ int RunLogin(client::Client& client, std::string server, std::string user, std::
 int RunLogout(std::string server, std::FILE* out, std::FILE* err);
 
 // Prints `error` as Docker does and returns 125. A failure to connect becomes "Cannot connect to
-// the berth daemon at unix://PATH. Is the daemon running?".
+// the berth daemon at unix://PATH. Is the daemon running?"; a TLS failure ("error during
+// connect: ...") is printed as it is.
 int ReportDaemonError(const client::Client& client, const base::Error& error, std::FILE* err);
 // Whether `error` is the client's failure to reach the daemon at all (not an answer from it, even
 // a 503, which also maps to kUnavailable).

@@ -25,8 +25,8 @@ int RunFailure(const client::Client& client, const base::Error& e, const std::st
                bool from_daemon = true) {
   std::string text = e.message();
   if (IsConnectError(e))
-    text = fmt::format("Cannot connect to the berth daemon at unix://{}. Is the daemon running?",
-                       client.socket_path());
+    text = fmt::format("Cannot connect to the berth daemon at {}. Is the daemon running?",
+                       client.address());
   else if (from_daemon)
     text = "Error response from daemon: " + text;
   fmt::print(stderr, "berth: {}\n\nRun 'berth {} --help' for more information\n", text, cmd);

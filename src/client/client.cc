@@ -1,8 +1,12 @@
-// The Engine API client: Beast's synchronous HTTP over an Asio unix socket.
+// The Engine API client: Beast's synchronous HTTP over the socket that Dial returns (the unix
+// socket, a TCP socket, or the local end of a TLS tunnel).
 #include "client/client.h"
 
 #include <fmt/format.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -14,6 +18,7 @@
 
 #include "api/system.h"
 #include "base/strings.h"
+#include "client/transport.h"
 
 namespace berth::client {
 namespace {
@@ -21,39 +26,66 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using Local = asio::local::stream_protocol;
+using Descriptor = asio::posix::stream_descriptor;
 
-base::Error Transport(const std::string& path, const std::string& what) {
-  return base::Error::Unavailable(what + " (" + path + ")");
+base::Error TransportError(const Endpoint& ep, const Tunnel* tunnel, const std::string& what) {
+  // A daemon that refused our certificate says so only after the handshake (TLS 1.3): its
+  // reason beats "end of stream".
+  if (tunnel) {
+    if (std::string why = tunnel->Error(); !why.empty())
+      return base::Error::Unavailable("error during connect: " + ep.address + ": " + why);
+  }
+  return base::Error::Unavailable(what + " (" + Where(ep) + ")");
 }
 
-// Connects to the daemon's socket and writes one request (Connection: close).
-base::Status SendRequest(Local::socket& socket, const std::string& socket_path,
-                         std::string_view method, std::string_view target, std::string_view body,
-                         std::string_view content_type,
-                         const std::vector<std::pair<std::string, std::string>>& headers) {
-  beast::error_code ec;
-  socket.connect(Local::endpoint(socket_path), ec);
-  if (ec) return base::Fail(Transport(socket_path, "connect: " + ec.message()));
+// A connection with one request written (Connection: close). Members are destroyed in reverse:
+// the socket closes before the tunnel behind it stops.
+struct Exchange {
+  std::shared_ptr<Tunnel> tunnel;
+  asio::io_context ioc;
+  Descriptor stream{ioc};
 
-  http::request<http::string_body> req;
-  req.method_string(beast::string_view(method.data(), method.size()));
-  req.target(beast::string_view(target.data(), target.size()));
-  req.version(11);
-  // Like the docker CLI, the Host header carries no meaning over a unix socket.
-  req.set(http::field::host, "berth");
-  req.set(http::field::user_agent, "berth-client");
-  if (!content_type.empty())
-    req.set(http::field::content_type,
-            beast::string_view(content_type.data(), content_type.size()));
-  for (const auto& [k, v] : headers) req.insert(k, v);
-  req.body() = std::string(body);
-  req.keep_alive(false);
-  req.prepare_payload();
-  http::write(socket, req, ec);
-  if (ec) return base::Fail(Transport(socket_path, "send request: " + ec.message()));
-  return {};
-}
+  ~Exchange() {
+    beast::error_code ec;
+    if (stream.is_open()) shutdown(stream.native_handle(), SHUT_RDWR);
+    stream.close(ec);
+    if (tunnel) tunnel->Stop();
+  }
+
+  base::Status Send(const Endpoint& ep, std::string_view method, std::string_view target,
+                    std::string_view body, std::string_view content_type,
+                    const std::vector<std::pair<std::string, std::string>>& headers) {
+    Dialed d = TRY(Dial(ep));
+    tunnel = std::move(d.tunnel);
+    beast::error_code ec;
+    stream.assign(d.fd, ec);
+    if (ec) {
+      close(d.fd);
+      return base::Fail(TransportError(ep, nullptr, "connect: " + ec.message()));
+    }
+    http::request<http::string_body> req;
+    req.method_string(beast::string_view(method.data(), method.size()));
+    req.target(beast::string_view(target.data(), target.size()));
+    req.version(11);
+    // Like the docker CLI, the Host header carries no meaning over a unix socket.
+    req.set(http::field::host, ep.tcp ? ep.host : "berth");
+    req.set(http::field::user_agent, "berth-client");
+    if (!content_type.empty())
+      req.set(http::field::content_type,
+              beast::string_view(content_type.data(), content_type.size()));
+    for (const auto& [k, v] : headers) req.insert(k, v);
+    req.body() = std::string(body);
+    req.keep_alive(false);
+    req.prepare_payload();
+    http::write(stream, req, ec);
+    if (ec) return base::Fail(TransportError(ep, tunnel.get(), "send request: " + ec.message()));
+    return {};
+  }
+
+  base::Error Broken(const Endpoint& ep, const std::string& what) {
+    return TransportError(ep, tunnel.get(), what);
+  }
+};
 
 }  // namespace
 
@@ -67,17 +99,16 @@ std::string_view Response::Header(std::string_view name) const {
 base::Result<Response> Client::Do(std::string_view method, std::string_view target,
                                   std::string_view body, std::string_view content_type,
                                   const std::vector<std::pair<std::string, std::string>>& headers) {
-  asio::io_context ioc;
-  Local::socket socket(ioc);
-  TRY(SendRequest(socket, socket_path_, method, target, body, content_type, headers));
+  Exchange x;
+  TRY(x.Send(endpoint_, method, target, body, content_type, headers));
   beast::error_code ec;
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(boost::none);  // the daemon is trusted; images can be large
   parser.skip(method == "HEAD");
-  http::read(socket, buffer, parser, ec);
-  if (ec) return base::Fail(Transport(socket_path_, "read response: " + ec.message()));
+  http::read(x.stream, buffer, parser, ec);
+  if (ec) return base::Fail(x.Broken(endpoint_, "read response: " + ec.message()));
   auto res = parser.release();
 
   Response out;
@@ -85,7 +116,6 @@ base::Result<Response> Client::Do(std::string_view method, std::string_view targ
   for (const auto& f : res)
     out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   out.body = std::move(res.body());
-  socket.shutdown(Local::socket::shutdown_both, ec);
   return out;
 }
 
@@ -93,9 +123,8 @@ base::Result<Response> Client::Stream(
     std::string_view method, std::string_view target, std::string_view body,
     std::string_view content_type, const std::vector<std::pair<std::string, std::string>>& headers,
     const std::function<bool(std::string_view)>& on_data) {
-  asio::io_context ioc;
-  Local::socket socket(ioc);
-  TRY(SendRequest(socket, socket_path_, method, target, body, content_type, headers));
+  Exchange x;
+  TRY(x.Send(endpoint_, method, target, body, content_type, headers));
   beast::error_code ec;
 
   beast::flat_buffer buffer;
@@ -109,9 +138,9 @@ base::Result<Response> Client::Stream(
     parser.get().body().size = chunk.size();
   };
   arm();
-  http::read_header(socket, buffer, parser, ec);
+  http::read_header(x.stream, buffer, parser, ec);
   if (ec == http::error::need_buffer) ec = {};
-  if (ec) return base::Fail(Transport(socket_path_, "read response: " + ec.message()));
+  if (ec) return base::Fail(x.Broken(endpoint_, "read response: " + ec.message()));
   Response out;
   out.status = static_cast<int>(parser.get().result_int());
   for (const auto& f : parser.get())
@@ -121,9 +150,9 @@ base::Result<Response> Client::Stream(
   while (!parser.is_done()) {
     // read_some, not read: read() fills the whole 64 KiB body buffer before returning, which
     // holds back progress lines and `logs -f` output indefinitely.
-    http::read_some(socket, buffer, parser, ec);
+    http::read_some(x.stream, buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
-    if (ec) return base::Fail(Transport(socket_path_, "read response body: " + ec.message()));
+    if (ec) return base::Fail(x.Broken(endpoint_, "read response body: " + ec.message()));
     std::string_view got(chunk.data(), chunk.size() - parser.get().body().size);
     arm();
     if (got.empty()) continue;
@@ -133,7 +162,6 @@ base::Result<Response> Client::Stream(
       return base::Fail(base::Error::Unavailable("stopped"));
     }
   }
-  socket.shutdown(Local::socket::shutdown_both, ec);
   return out;
 }
 
@@ -179,22 +207,93 @@ base::Result<std::string> Client::GetJson(std::string_view target) {
   return std::move(r.body);
 }
 
-base::Result<std::string> ResolveHost(std::string_view flag) {
-  std::string host(flag);
-  if (host.empty()) {
-    if (const char* b = getenv("BERTH_HOST"); b && *b) {
-      host = b;
-    } else if (const char* d = getenv("DOCKER_HOST"); d && base::StartsWith(d, "unix://")) {
-      host = d;
-    } else {
-      host = std::string(kDefaultHost);
-    }
+Client::Client(std::string socket_path) {
+  endpoint_.address = "unix://" + socket_path;
+  endpoint_.socket_path = std::move(socket_path);
+}
+
+base::Result<Endpoint> ParseEndpoint(std::string_view address, std::optional<TlsOptions> tls) {
+  Endpoint ep;
+  ep.address = std::string(address);
+  constexpr std::string_view kUnix = "unix://", kTcp = "tcp://";
+  if (base::StartsWith(address, kUnix) && address.size() > kUnix.size()) {
+    ep.socket_path = std::string(address.substr(kUnix.size()));
+    return ep;
   }
-  constexpr std::string_view kUnix = "unix://";
-  if (base::StartsWith(host, kUnix) && host.size() > kUnix.size()) return host.substr(kUnix.size());
-  if (base::StartsWith(host, "/")) return host;
-  return base::Fail(base::Error::InvalidArgument("unsupported daemon address \"" + host +
-                                                 "\": use unix:///PATH"));
+  if (base::StartsWith(address, "/")) {
+    ep.socket_path = std::string(address);
+    ep.address = "unix://" + ep.socket_path;
+    return ep;
+  }
+  auto bad = [&](std::string_view why) {
+    return base::Fail(base::Error::InvalidArgument(
+        fmt::format("unsupported daemon address \"{}\": {}; use unix:///PATH or tcp://HOST:PORT",
+                    address, why)));
+  };
+  if (!base::StartsWith(address, kTcp)) return bad("unknown scheme");
+  std::string_view rest = address.substr(kTcp.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.find_first_of("/?#@") != std::string_view::npos) return bad("unexpected path");
+  std::string_view port;
+  if (base::StartsWith(rest, "[")) {
+    size_t close = rest.find(']');
+    if (close == std::string_view::npos || (close + 1 < rest.size() && rest[close + 1] != ':'))
+      return bad("bad IPv6 address");
+    ep.host = std::string(rest.substr(1, close - 1));
+    if (close + 1 < rest.size()) port = rest.substr(close + 2);
+  } else if (size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
+    if (rest.find(':') != colon) return bad("IPv6 addresses need brackets");
+    ep.host = std::string(rest.substr(0, colon));
+    port = rest.substr(colon + 1);
+  } else {
+    ep.host = std::string(rest);
+  }
+  if (ep.host.empty()) ep.host = "localhost";
+  ep.port = tls ? 2376 : 2375;
+  if (!port.empty()) {
+    auto p = base::ParseUint(port);
+    if (!p || *p == 0 || *p > 65535) return bad("bad port");
+    ep.port = static_cast<uint16_t>(*p);
+  }
+  ep.tcp = true;
+  ep.tls = std::move(tls);
+  return ep;
+}
+
+base::Result<Endpoint> ResolveEndpoint(const HostFlags& flags) {
+  auto env = [](const char* name) -> std::string {
+    const char* v = getenv(name);
+    return v ? v : "";
+  };
+  std::string host = flags.host;
+  if (host.empty()) host = env("BERTH_HOST");
+  if (host.empty()) {
+    std::string d = env("DOCKER_HOST");
+    // Other schemes (ssh://, npipe://) are docker's alone: fall back to berth's socket.
+    if (base::StartsWith(d, "unix://") || base::StartsWith(d, "tcp://")) host = d;
+  }
+  if (host.empty()) host = std::string(kDefaultHost);
+
+  bool verify = flags.tls_verify.value_or(!env("DOCKER_TLS_VERIFY").empty());
+  bool tls = verify || flags.tls.value_or(!env("DOCKER_TLS").empty());
+  std::optional<TlsOptions> opts;
+  if (tls) {
+    std::string dir = env("DOCKER_CERT_PATH");
+    if (dir.empty()) dir = env("DOCKER_CONFIG");
+    if (dir.empty()) dir = env("HOME") + "/.docker";
+    auto file_or_default = [&](const std::string& given, const char* name, bool must_exist) {
+      if (!given.empty()) return given;
+      std::string path = dir + "/" + name;
+      struct stat st {};
+      return must_exist || stat(path.c_str(), &st) == 0 ? path : std::string();
+    };
+    opts.emplace();
+    opts->verify = verify;
+    opts->ca_cert = file_or_default(flags.tls_ca_cert, "ca.pem", true);
+    opts->cert = file_or_default(flags.tls_cert, "cert.pem", false);
+    opts->key = file_or_default(flags.tls_key, "key.pem", false);
+  }
+  return ParseEndpoint(host, std::move(opts));
 }
 
 }  // namespace berth::client

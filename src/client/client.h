@@ -1,10 +1,14 @@
-// Client: a small synchronous HTTP/1.1 client of the Engine API over a unix socket, for the CLI
-// and the tests. One connection per request (the daemon is local; pooling can come later).
+// Client: a small synchronous HTTP/1.1 client of the Engine API over a unix socket, or TCP with
+// TLS (docker's -H tcp:// --tlsverify), for the CLI and the tests. One connection per request
+// (the daemon is usually local; pooling can come later).
 //
 // Thread-safety: a Client holds no connection state; concurrent calls are fine.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +22,26 @@ inline constexpr std::string_view kDefaultHost = "unix:///run/berth/berth.sock";
 
 struct Response;
 class Connection;
+class Tunnel;
+
+// TLS towards a tcp:// daemon, as the docker CLI's --tls and --tlsverify set it up.
+struct TlsOptions {
+  // Check the daemon's certificate against ca_cert and against the address's host name or IP
+  // (--tlsverify); without it any certificate is accepted (--tls).
+  bool verify = true;
+  std::string ca_cert;    // PEM; read only when verify
+  std::string cert, key;  // our client certificate and its key, PEM; both or neither
+};
+
+// Where the daemon listens.
+struct Endpoint {
+  std::string address;  // as given: "unix:///run/berth/berth.sock", "tcp://127.0.0.1:2376"
+  bool tcp = false;
+  std::string socket_path;        // unix
+  std::string host;               // tcp: a name or an IP literal (no brackets)
+  uint16_t port = 0;              // tcp
+  std::optional<TlsOptions> tls;  // tcp only; plain TCP when unset
+};
 
 struct Response {
   int status = 0;
@@ -30,7 +54,9 @@ struct Response {
 
 class Client {
  public:
-  explicit Client(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+  // A daemon on the unix socket at `socket_path`.
+  explicit Client(std::string socket_path);
+  explicit Client(Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
 
   // Sends one request and reads the whole response. Transport failures (no daemon, connection
   // reset) are kUnavailable; HTTP error statuses are not errors here: check Response::status.
@@ -77,10 +103,14 @@ class Client {
                                   std::string_view body = {},
                                   std::string_view content_type = "application/json");
 
-  const std::string& socket_path() const { return socket_path_; }
+  // The unix socket's path; "" for a tcp:// endpoint.
+  const std::string& socket_path() const { return endpoint_.socket_path; }
+  // "unix:///PATH" or "tcp://HOST:PORT", for messages.
+  const std::string& address() const { return endpoint_.address; }
+  const Endpoint& endpoint() const { return endpoint_; }
 
  private:
-  std::string socket_path_;
+  Endpoint endpoint_;
 };
 
 // An HTTP connection to the daemon whose response head has been read (Client::Open, Hijack).
@@ -91,14 +121,20 @@ class Client {
 class Connection {
  public:
   Connection() = default;
-  Connection(int fd, Response head, std::string buffered)
-      : fd_(fd), head_(std::move(head)), buffered_(std::move(buffered)) {}
+  // `tunnel`: the TLS relay behind `fd`, stopped when the connection closes.
+  Connection(int fd, Response head, std::string buffered, std::shared_ptr<Tunnel> tunnel = nullptr)
+      : fd_(fd),
+        head_(std::move(head)),
+        buffered_(std::move(buffered)),
+        tunnel_(std::move(tunnel)) {}
   Connection(Connection&& o) noexcept;
   Connection& operator=(Connection&& o) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() { Close(); }
 
+  // A socket in blocking mode (for TLS, one end of a socketpair relayed to the TLS connection):
+  // poll, read, send and shutdown(SHUT_WR) it as the daemon's socket.
   int fd() const { return fd_; }
   // Status and headers; head().body stays empty.
   const Response& head() const { return head_; }
@@ -116,6 +152,7 @@ class Connection {
   int fd_ = -1;
   Response head_;
   std::string buffered_;
+  std::shared_ptr<Tunnel> tunnel_;
 };
 
 // Percent-encodes a query value (RFC 3986 unreserved characters stay).
@@ -124,9 +161,25 @@ std::string QueryEscape(std::string_view value);
 // Error for a non-2xx response, as GetJson() builds it.
 base::Error ErrorFromResponse(const Response& response);
 
-// The daemon address: `flag` (-H) if non-empty, else $BERTH_HOST, else $DOCKER_HOST when it is a
-// unix:// address, else kDefaultHost. Returns the socket path; kInvalidArgument for non-unix
-// addresses.
-base::Result<std::string> ResolveHost(std::string_view flag);
+// "unix:///PATH" (or a bare "/PATH"), or "tcp://HOST[:PORT]" ("[v6]:PORT"; HOST "" is
+// localhost; PORT 2376 with TLS, else 2375) with `tls` (ignored for unix, as docker does).
+// kInvalidArgument for other schemes.
+base::Result<Endpoint> ParseEndpoint(std::string_view address, std::optional<TlsOptions> tls);
+
+// The global flags that choose the daemon: docker's -H, --tls, --tlsverify, --tlscacert,
+// --tlscert, --tlskey. Unset: not given.
+struct HostFlags {
+  std::string host;
+  std::optional<bool> tls, tls_verify;
+  std::string tls_ca_cert, tls_cert, tls_key;
+};
+
+// The daemon's endpoint as the docker CLI finds it: -H, else $BERTH_HOST, else $DOCKER_HOST when
+// it is unix:// or tcp://, else kDefaultHost. TLS with --tls or --tlsverify, else when
+// $DOCKER_TLS or $DOCKER_TLS_VERIFY is non-empty; verification with --tlsverify, else
+// $DOCKER_TLS_VERIFY. Files not given are ca.pem, cert.pem and key.pem in $DOCKER_CERT_PATH,
+// else $DOCKER_CONFIG, else ~/.docker; default cert.pem and key.pem that do not exist are left
+// out (no client certificate). Files are read when connecting.
+base::Result<Endpoint> ResolveEndpoint(const HostFlags& flags);
 
 }  // namespace berth::client

@@ -1,6 +1,7 @@
 // Requests whose response outlives the call: Client::Open (head now, body later) and
 // Client::Hijack (the socket becomes a raw full-duplex stream after a 101). Plain POSIX sockets
-// rather than Beast: after the head, the bytes are not HTTP any more, and the caller polls the fd.
+// rather than Beast: after the head, the bytes are not HTTP any more, and the caller polls the fd
+// (for TLS, the local end of the tunnel that Dial set up).
 #include <errno.h>
 #include <fmt/format.h>
 #include <strings.h>
@@ -14,14 +15,19 @@
 #include "base/scope_guard.h"
 #include "base/strings.h"
 #include "client/client.h"
+#include "client/transport.h"
 
 namespace berth::client {
 namespace {
 
 constexpr size_t kMaxHead = 64 << 10;
 
-base::Error Transport(const std::string& path, const std::string& what) {
-  return base::Error::Unavailable(what + " (" + path + ")");
+base::Error Transport(const Endpoint& ep, const Tunnel* tunnel, const std::string& what) {
+  if (tunnel) {  // see client.cc's TransportError
+    if (std::string why = tunnel->Error(); !why.empty())
+      return base::Error::Unavailable("error during connect: " + ep.address + ": " + why);
+  }
+  return base::Error::Unavailable(what + " (" + Where(ep) + ")");
 }
 
 base::Status WriteAll(int fd, std::string_view data) {
@@ -53,39 +59,37 @@ bool HeaderIs(const Response& r, std::string_view name, std::string_view value) 
 }
 
 // Connects, sends the request, reads up to the end of the head.
-base::Result<Connection> Exchange(const std::string& path, std::string_view method,
+base::Result<Connection> Exchange(const Endpoint& ep, std::string_view method,
                                   std::string_view target, std::string_view body,
                                   std::string_view content_type,
                                   const std::vector<std::pair<std::string, std::string>>& headers,
                                   bool upgrade) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path))
-    return base::Fail(Transport(path, "connect: socket path too long"));
-  memcpy(addr.sun_path, path.data(), path.size());
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return base::Fail(base::Error::FromErrno(errno, "socket"));
-  base::ScopeGuard close_fd([fd] { close(fd); });
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    return base::Fail(Transport(path, std::string("connect: ") + strerror(errno)));
+  Dialed d = TRY(Dial(ep));
+  int fd = d.fd;
+  base::ScopeGuard close_fd([&d] {
+    close(d.fd);
+    if (d.tunnel) d.tunnel->Stop();
+  });
+  auto fail = [&](const std::string& what) {
+    return base::Fail(Transport(ep, d.tunnel.get(), what));
+  };
 
-  std::string req =
-      fmt::format("{} {} HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-client\r\n", method, target);
+  std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: berth-client\r\n",
+                                method, target, ep.tcp ? ep.host : "berth");
   if (!content_type.empty()) req += fmt::format("Content-Type: {}\r\n", content_type);
   for (const auto& [k, v] : headers) req += fmt::format("{}: {}\r\n", k, v);
   req += fmt::format("Content-Length: {}\r\n", body.size());
   req += upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" : "Connection: close\r\n\r\n";
   req += body;
-  if (auto st = WriteAll(fd, req); !st)
-    return base::Fail(Transport(path, "send request: " + st.error().message()));
+  if (auto st = WriteAll(fd, req); !st) return fail("send request: " + st.error().message());
 
   std::string buf;
   size_t end;
   while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-    if (buf.size() > kMaxHead) return base::Fail(Transport(path, "response head too long"));
+    if (buf.size() > kMaxHead) return fail("response head too long");
     auto n = ReadSome(fd, buf);
-    if (!n) return base::Fail(Transport(path, "read response: " + n.error().message()));
-    if (*n == 0) return base::Fail(Transport(path, "read response: connection closed"));
+    if (!n) return fail("read response: " + n.error().message());
+    if (*n == 0) return fail("read response: connection closed");
   }
   Response head;
   std::vector<std::string> lines = base::Split(std::string_view(buf).substr(0, end), '\n');
@@ -95,7 +99,7 @@ base::Result<Connection> Exchange(const std::string& path, std::string_view meth
   std::vector<std::string> status = base::Split(lines[0], ' ');
   auto code = status.size() >= 2 ? base::ParseInt(status[1]) : std::nullopt;
   if (!base::StartsWith(lines[0], "HTTP/1.") || !code)
-    return base::Fail(Transport(path, "malformed status line \"" + lines[0] + "\""));
+    return fail("malformed status line \"" + lines[0] + "\"");
   head.status = int(*code);
   for (size_t i = 1; i < lines.size(); ++i) {
     size_t colon = lines[i].find(':');
@@ -105,13 +109,16 @@ base::Result<Connection> Exchange(const std::string& path, std::string_view meth
         std::string(base::Trim(std::string_view(lines[i]).substr(colon + 1))));
   }
   close_fd.Dismiss();
-  return Connection(fd, std::move(head), buf.substr(end + 4));
+  return Connection(fd, std::move(head), buf.substr(end + 4), std::move(d.tunnel));
 }
 
 }  // namespace
 
 Connection::Connection(Connection&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), head_(std::move(o.head_)), buffered_(std::move(o.buffered_)) {}
+    : fd_(std::exchange(o.fd_, -1)),
+      head_(std::move(o.head_)),
+      buffered_(std::move(o.buffered_)),
+      tunnel_(std::move(o.tunnel_)) {}
 
 Connection& Connection::operator=(Connection&& o) noexcept {
   if (this != &o) {
@@ -119,6 +126,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
     fd_ = std::exchange(o.fd_, -1);
     head_ = std::move(o.head_);
     buffered_ = std::move(o.buffered_);
+    tunnel_ = std::move(o.tunnel_);
   }
   return *this;
 }
@@ -126,6 +134,8 @@ Connection& Connection::operator=(Connection&& o) noexcept {
 void Connection::Close() {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
+  if (tunnel_) tunnel_->Stop();
+  tunnel_.reset();
 }
 
 void Connection::CloseWrite() {
@@ -185,13 +195,13 @@ base::Result<Connection> Client::Open(
     std::string_view method, std::string_view target, std::string_view body,
     std::string_view content_type,
     const std::vector<std::pair<std::string, std::string>>& headers) {
-  return Exchange(socket_path_, method, target, body, content_type, headers, false);
+  return Exchange(endpoint_, method, target, body, content_type, headers, false);
 }
 
 base::Result<Connection> Client::Hijack(std::string_view method, std::string_view target,
                                         std::string_view body, std::string_view content_type) {
   Connection conn =
-      TRY(Exchange(socket_path_, method, target, body, content_type, {}, /*upgrade=*/true));
+      TRY(Exchange(endpoint_, method, target, body, content_type, {}, /*upgrade=*/true));
   const Response& h = conn.head();
   std::string_view type = h.Header("Content-Type");
   bool raw = base::StartsWith(type, "application/vnd.docker.raw-stream") ||

@@ -2,6 +2,7 @@
 // they overlap), overridden by command-line flags (dockerd's flag names).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,17 +15,32 @@ namespace berth::daemon {
 
 inline constexpr std::string_view kDefaultConfigFile = "/etc/berth/daemon.json";
 inline constexpr std::string_view kDefaultHost = "unix:///run/berth/berth.sock";
+// TLS files of the tcp:// listeners when neither flags nor daemon.json name them. dockerd reads
+// ~/.docker/; berthd keeps its files next to daemon.json.
+inline constexpr std::string_view kDefaultTlsCaCert = "/etc/berth/ca.pem";
+inline constexpr std::string_view kDefaultTlsCert = "/etc/berth/cert.pem";
+inline constexpr std::string_view kDefaultTlsKey = "/etc/berth/key.pem";
+// dockerd's port for tcp:// hosts that name none (2376: Docker's TLS port).
+inline constexpr uint16_t kDefaultTlsPort = 2376;
 
 struct DaemonConfig {
   std::string config_file = std::string(kDefaultConfigFile);
   std::string data_root = "/var/lib/berth";
   std::string exec_root = "/run/berth";
   std::string pidfile = "/run/berth/berthd.pid";
-  std::vector<std::string> hosts = {std::string(kDefaultHost)};  // unix://PATH or fd://
+  std::vector<std::string> hosts = {std::string(kDefaultHost)};  // unix://PATH, tcp://, fd://
   std::vector<std::string> insecure_registries;
   std::vector<std::string> registry_mirrors;
   std::string log_level = "info";  // debug, info, warn, error, fatal
   std::string group = "berth";     // owner group of the socket, when it exists
+  // TCP is served only over TLS with client certificates: tcp:// hosts need tls_verify, and
+  // then every TCP client must present a certificate that chains to tls_ca_cert. Unix sockets
+  // stay plain (their file mode is the access control), as with dockerd.
+  bool tls = false;  // dockerd's --tls; implied by tls_verify, and not enough for tcp:// alone
+  bool tls_verify = false;
+  std::string tls_ca_cert = std::string(kDefaultTlsCaCert);
+  std::string tls_cert = std::string(kDefaultTlsCert);
+  std::string tls_key = std::string(kDefaultTlsKey);
 };
 
 // What was given on the command line; unset members leave the file's or default value.
@@ -38,6 +54,11 @@ struct DaemonFlags {
   std::vector<std::string> hosts;
   std::vector<std::string> insecure_registries;
   std::vector<std::string> registry_mirrors;
+  std::optional<bool> tls;
+  std::optional<bool> tls_verify;
+  std::optional<std::string> tls_ca_cert;
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
 };
 
 // Parses berthd's arguments (argv[0] is the program name). Returns nullopt when --help or
@@ -55,14 +76,25 @@ base::Status ApplyConfigJson(std::string_view json, DaemonConfig& config,
 void ApplyFlags(const DaemonFlags& flags, DaemonConfig& config);
 
 // defaults <- config file <- flags. A missing default config file is fine; a missing file named
-// by --config-file is kNotFound. Validates the log level and the hosts.
+// by --config-file is kNotFound. Validates the log level and the hosts; a tcp:// host without
+// tls_verify is kInvalidArgument (berthd serves TCP only to clients with a certificate). The TLS
+// files are read later, when the server starts.
 base::Result<DaemonConfig> LoadDaemonConfig(const DaemonFlags& flags,
                                             std::vector<std::string>* ignored = nullptr);
 
 base::Result<base::LogLevel> ParseLogLevel(std::string_view level);
 
-// "unix:///x.sock" -> "/x.sock". kInvalidArgument for other schemes (tcp:// is not served yet);
-// "fd://" is handled by the caller (socket activation) and refused here.
+// "unix:///x.sock" -> "/x.sock". kInvalidArgument for other schemes; "fd://" is handled by the
+// caller (socket activation) and refused here.
 base::Result<std::string> UnixSocketPath(std::string_view host);
+
+// A tcp:// host: "tcp://127.0.0.1:2376", "tcp://[::1]:2376", "tcp://host" (port 2376),
+// "tcp://:2376" (every address; `host` is then empty). kInvalidArgument for anything else.
+struct TcpHost {
+  std::string host;  // an IP literal (without brackets) or a name; empty: every address
+  uint16_t port = kDefaultTlsPort;
+};
+base::Result<TcpHost> ParseTcpHost(std::string_view host);
+bool IsTcpHost(std::string_view host);
 
 }  // namespace berth::daemon

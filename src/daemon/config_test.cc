@@ -96,8 +96,23 @@ TEST(ConfigTest, LoadMergesTheNamedFileAndValidates) {
   f.log_level = "loud";
   EXPECT_EQ(LoadDaemonConfig(f).error().code(), base::ErrorCode::kInvalidArgument);
   f.log_level.reset();
+  // TCP only with client-certificate verification.
   f.hosts = {"tcp://0.0.0.0:2375"};
-  EXPECT_EQ(LoadDaemonConfig(f).error().code(), base::ErrorCode::kInvalidArgument);
+  auto refused = LoadDaemonConfig(f);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), base::ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message().find("--tlsverify"), std::string::npos);
+  f.tls = true;  // TLS without verifying clients is not enough
+  EXPECT_FALSE(LoadDaemonConfig(f));
+  f.tls_verify = true;
+  auto tcp = LoadDaemonConfig(f);
+  ASSERT_TRUE(tcp) << tcp.error().message();
+  EXPECT_TRUE(tcp->tls_verify);
+  EXPECT_EQ(tcp->tls_ca_cert, kDefaultTlsCaCert);
+  f.hosts = {"tcp://0.0.0.0:0"};
+  EXPECT_FALSE(LoadDaemonConfig(f));
+  f.tls.reset();
+  f.tls_verify.reset();
 
   // A named file that does not exist is an error; the default one may be missing.
   f.hosts.clear();
@@ -105,6 +120,51 @@ TEST(ConfigTest, LoadMergesTheNamedFileAndValidates) {
   EXPECT_EQ(LoadDaemonConfig(f).error().code(), base::ErrorCode::kNotFound);
   unlink(path.c_str());
   rmdir(dir);
+}
+
+TEST(ConfigTest, TlsFlagsAndKeys) {
+  auto f = Parse({"-H", "unix:///tmp/a.sock", "-H", "tcp://127.0.0.1:2376", "--tlsverify",
+                  "--tlscacert", "/c/ca.pem", "--tlscert=/c/cert.pem", "--tlskey", "/c/key.pem"});
+  ASSERT_TRUE(f) << f.error().message();
+  const DaemonFlags& flags = **f;
+  EXPECT_EQ(flags.hosts.size(), 2u);
+  EXPECT_EQ(flags.tls_verify, std::optional<bool>(true));
+  EXPECT_FALSE(flags.tls);
+  EXPECT_EQ(*flags.tls_ca_cert, "/c/ca.pem");
+  EXPECT_EQ(*flags.tls_cert, "/c/cert.pem");
+  EXPECT_EQ(*flags.tls_key, "/c/key.pem");
+
+  DaemonConfig c;
+  ASSERT_TRUE(ApplyConfigJson(R"({"hosts":["tcp://:2376"],"tls":true,"tlsverify":true,
+      "tlscacert":"/f/ca.pem","tlscert":"/f/cert.pem","tlskey":"/f/key.pem"})",
+                              c));
+  EXPECT_TRUE(c.tls);
+  EXPECT_TRUE(c.tls_verify);
+  EXPECT_EQ(c.tls_ca_cert, "/f/ca.pem");
+  EXPECT_EQ(c.tls_key, "/f/key.pem");
+  ApplyFlags(flags, c);
+  EXPECT_EQ(c.tls_ca_cert, "/c/ca.pem");  // flags win over the file
+  EXPECT_EQ(ApplyConfigJson(R"({"tlsverify":"yes"})", c).error().code(),
+            base::ErrorCode::kInvalidArgument);
+
+  auto off = Parse({"--tlsverify=false"});
+  ASSERT_TRUE(off) << off.error().message();
+  EXPECT_EQ((*off)->tls_verify, std::optional<bool>(false));
+}
+
+TEST(ConfigTest, ParseTcpHost) {
+  auto h = ParseTcpHost("tcp://127.0.0.1:12345");
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_EQ(h->host, "127.0.0.1");
+  EXPECT_EQ(h->port, 12345);
+  EXPECT_EQ(ParseTcpHost("tcp://[::1]:5")->host, "::1");
+  EXPECT_EQ(ParseTcpHost("tcp://[::1]")->port, kDefaultTlsPort);
+  EXPECT_EQ(ParseTcpHost("tcp://:2376")->host, "");
+  EXPECT_EQ(ParseTcpHost("tcp://localhost")->port, kDefaultTlsPort);
+  EXPECT_EQ(ParseTcpHost("tcp://h:7/")->port, 7);
+  for (const char* bad : {"unix:///x", "tcp://h:0", "tcp://h:65536", "tcp://h:p", "tcp://::1:5",
+                          "tcp://h:1/x", "tcp://[::1", "tcp://[::1]x"})
+    EXPECT_FALSE(ParseTcpHost(bad)) << bad;
 }
 
 TEST(ConfigTest, UnixSocketPath) {

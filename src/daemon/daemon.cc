@@ -76,26 +76,7 @@ base::Status RunDaemon(const DaemonConfig& config) {
   base::ScopeGuard remove_sockets([&] {
     for (const auto& p : created_sockets) unlink(p.c_str());
   });
-  for (const std::string& host : config.hosts) {
-    if (host == "fd://") {
-      auto fds = SystemdListenFds();
-      if (fds.empty())
-        return base::Fail(base::Error::InvalidArgument("-H fd:// but systemd passed no sockets"));
-      for (auto& fd : fds) {
-        struct stat st {};
-        if (fstat(fd.get(), &st) != 0 || !S_ISSOCK(st.st_mode))
-          return base::Fail(base::Error::InvalidArgument(
-              fmt::format("fd {} passed by systemd is not a socket", fd.get())));
-        options.listeners.push_back(std::move(fd));
-      }
-      base::LogInfo("API listen on {} socket(s) from systemd", options.listeners.size());
-      continue;
-    }
-    std::string path = TRY(UnixSocketPath(host));
-    options.listeners.push_back(TRY(ListenUnix(path, config.group)));
-    created_sockets.push_back(path);
-    base::LogInfo("API listen on {}", path);
-  }
+  TRY(OpenApiListeners(config, options, created_sockets));
 
   EngineContext engine;
   engine.host = ProbeHost();

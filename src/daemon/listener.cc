@@ -4,17 +4,21 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "sys/file.h"
 #include "sys/socket.h"
@@ -74,6 +78,102 @@ base::Result<sys::UniqueFd> ListenUnix(const std::string& path, const std::strin
   if (listen(fd.get(), SOMAXCONN) != 0)
     return base::Fail(base::Error::FromErrno(errno, "listen " + path));
   return fd;
+}
+
+base::Result<sys::UniqueFd> ListenTcp(const std::string& host, uint16_t port) {
+  std::string where = host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                                          : fmt::format("{}:{}", host, port);
+  auto listen_on = [&](const sockaddr* addr, socklen_t len) -> base::Result<sys::UniqueFd> {
+    sys::UniqueFd fd(socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return base::Fail(base::Error::FromErrno(errno, "socket"));
+    int one = 1, zero = 0;
+    // A restarted daemon must not wait out TIME_WAIT connections of the previous one.
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (host.empty() && addr->sa_family == AF_INET6)
+      setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    if (bind(fd.get(), addr, len) != 0)
+      return base::Fail(base::Error::FromErrno(errno, "bind tcp " + where));
+    if (listen(fd.get(), SOMAXCONN) != 0)
+      return base::Fail(base::Error::FromErrno(errno, "listen tcp " + where));
+    return fd;
+  };
+  if (host.empty()) {
+    sockaddr_in6 any6{};
+    any6.sin6_family = AF_INET6;
+    any6.sin6_port = htons(port);
+    any6.sin6_addr = in6addr_any;
+    auto fd = listen_on(reinterpret_cast<sockaddr*>(&any6), sizeof(any6));
+    if (fd || fd.error().sys_errno() != EAFNOSUPPORT) return fd;
+    sockaddr_in any4{};  // a kernel without IPv6
+    any4.sin_family = AF_INET;
+    any4.sin_port = htons(port);
+    any4.sin_addr.s_addr = htonl(INADDR_ANY);
+    return listen_on(reinterpret_cast<sockaddr*>(&any4), sizeof(any4));
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string service = std::to_string(port);
+  if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0 || !res) {
+    return base::Fail(base::Error::InvalidArgument(
+        fmt::format("resolve {}: {}", host, rc != 0 ? gai_strerror(rc) : "no address")));
+  }
+  auto fd = listen_on(res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  return fd;
+}
+
+base::Status OpenApiListeners(const DaemonConfig& config, ServerOptions& options,
+                              std::vector<std::string>& created) {
+  options.tls = {config.tls_ca_cert, config.tls_cert, config.tls_key};
+  auto require_verify = [&](std::string_view what) -> base::Status {
+    if (config.tls_verify) return {};
+    return base::Fail(base::Error::InvalidArgument(fmt::format(
+        "refusing to serve {} without TLS client-certificate verification: add --tlsverify",
+        what)));
+  };
+  std::string tls_note = fmt::format("TLS, client certificates signed by {}", config.tls_ca_cert);
+  // Bad TLS files fail the start before any socket exists.
+  if (config.tls_verify && std::any_of(config.hosts.begin(), config.hosts.end(),
+                                       [](const std::string& h) { return IsTcpHost(h); }))
+    TRY(ValidateTlsFiles(options.tls));
+  for (const std::string& host : config.hosts) {
+    if (host == "fd://") {
+      auto fds = SystemdListenFds();
+      if (fds.empty())
+        return base::Fail(base::Error::InvalidArgument("-H fd:// but systemd passed no sockets"));
+      for (auto& fd : fds) {
+        sockaddr_storage addr{};
+        socklen_t len = sizeof(addr);
+        if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+          return base::Fail(base::Error::InvalidArgument(
+              fmt::format("fd {} passed by systemd is not a socket", fd.get())));
+        if (addr.ss_family == AF_INET || addr.ss_family == AF_INET6) {
+          TRY(require_verify(fmt::format("the TCP socket fd {} passed by systemd", fd.get())));
+          base::LogInfo("API listen on TCP socket fd {} from systemd ({})", fd.get(), tls_note);
+          options.tls_listeners.push_back(std::move(fd));
+        } else {
+          options.listeners.push_back(std::move(fd));
+        }
+      }
+      base::LogInfo("API listen on {} socket(s) from systemd", fds.size());
+      continue;
+    }
+    if (IsTcpHost(host)) {
+      TRY(require_verify(host));
+      TcpHost tcp = TRY(ParseTcpHost(host));
+      options.tls_listeners.push_back(TRY(ListenTcp(tcp.host, tcp.port)));
+      base::LogInfo("API listen on {} ({})", host, tls_note);
+      continue;
+    }
+    std::string path = TRY(UnixSocketPath(host));
+    options.listeners.push_back(TRY(ListenUnix(path, config.group)));
+    created.push_back(path);
+    base::LogInfo("API listen on {}", path);
+  }
+  return {};
 }
 
 std::vector<sys::UniqueFd> SystemdListenFds() {

@@ -1,12 +1,15 @@
-// The daemon's OS-facing start-up pieces: the API socket (fresh, or inherited from systemd),
-// the pid file and readiness notification.
+// The daemon's OS-facing start-up pieces: the API sockets (unix, TCP, or inherited from
+// systemd), the pid file and readiness notification.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
+#include "daemon/config.h"
+#include "daemon/server.h"
 #include "sys/unique_fd.h"
 
 namespace berth::daemon {
@@ -17,6 +20,18 @@ namespace berth::daemon {
 // ("another berthd is listening on PATH"), and a non-socket file at `path` is kAlreadyExists.
 // Not thread-safe: changes the process umask briefly, so call it before starting threads.
 base::Result<sys::UniqueFd> ListenUnix(const std::string& path, const std::string& group);
+
+// Creates a listening TCP socket (SO_REUSEADDR, close-on-exec) on `host`: an IP literal, a name
+// (its first address), or "" for every address (IPv6 and IPv4 when the kernel allows). The
+// errno of bind (EADDRINUSE, EADDRNOTAVAIL) stays in the error.
+base::Result<sys::UniqueFd> ListenTcp(const std::string& host, uint16_t port);
+
+// Opens every listener that `config.hosts` names into `options`: unix sockets (their paths are
+// appended to `created`, for removal at exit, even when a later one fails), systemd's (fd://;
+// TCP ones among them count as tcp:// hosts) and tcp:// ones, which are served over TLS with the
+// config's files and need tls_verify (kInvalidArgument otherwise).
+base::Status OpenApiListeners(const DaemonConfig& config, ServerOptions& options,
+                              std::vector<std::string>& created);
 
 // The listening sockets systemd passed (LISTEN_PID/LISTEN_FDS, starting at fd 3), marked
 // close-on-exec. Empty when none were passed to this process.

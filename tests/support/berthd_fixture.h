@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "client/client.h"
 #include "test_support.h"
@@ -79,10 +80,12 @@ class BerthdFixture : public ::testing::Test {
   // Starts berthd on the fixture's roots (again, after a crash: the log is appended to) and
   // waits for its ping.
   void StartDaemon() {
-    pid_ = Spawn({BERTHD_PATH, "-H", "unix://" + sock_, "--data-root", dir_ + "/d", "--exec-root",
-                  dir_ + "/e", "--pidfile", dir_ + "/berthd.pid", "--config-file",
-                  dir_ + "/daemon.json", "--log-level", "debug"},
-                 dir_ + "/berthd.log");
+    std::vector<std::string> args = {BERTHD_PATH, "-H",          "unix://" + sock_, "--data-root",
+                                     dir_ + "/d", "--exec-root", dir_ + "/e"};
+    args.insert(args.end(), {"--pidfile", dir_ + "/berthd.pid", "--config-file",
+                             dir_ + "/daemon.json", "--log-level", "debug"});
+    args.insert(args.end(), extra_daemon_args_.begin(), extra_daemon_args_.end());
+    pid_ = Spawn(args, dir_ + "/berthd.log");
     ASSERT_GT(pid_, 0);
     client_ = std::make_unique<client::Client>(sock_);
     bool ready = false;
@@ -107,6 +110,8 @@ class BerthdFixture : public ::testing::Test {
 
   std::string prefix_;
   bool needs_docker_;
+  // Appended to berthd's arguments (more -H, TLS flags); set before SetUp().
+  std::vector<std::string> extra_daemon_args_;
   std::string dir_, sock_, env_;
   pid_t pid_ = -1;
   std::unique_ptr<client::Client> client_;

@@ -1,0 +1,131 @@
+// Tests of the client's address and TLS resolution (docker's -H, --tls*, DOCKER_* variables).
+#include "client/client.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace berth::client {
+namespace {
+
+// Clears the variables ResolveEndpoint reads, and restores them after the test.
+class ResolveEndpointTest : public ::testing::Test {
+ protected:
+  static constexpr const char* kVars[] = {
+      "BERTH_HOST",       "DOCKER_HOST",   "DOCKER_TLS", "DOCKER_TLS_VERIFY",
+      "DOCKER_CERT_PATH", "DOCKER_CONFIG", "HOME"};
+  void SetUp() override {
+    for (const char* v : kVars) {
+      if (const char* old = getenv(v)) saved_.emplace_back(v, old);
+      unsetenv(v);
+    }
+    char dir[] = "/tmp/berth-client-test-XXXXXX";
+    ASSERT_TRUE(mkdtemp(dir));
+    dir_ = dir;
+  }
+  void TearDown() override {
+    for (const char* v : kVars) unsetenv(v);
+    for (const auto& [k, v] : saved_) setenv(k.c_str(), v.c_str(), 1);
+    std::filesystem::remove_all(dir_);
+  }
+  std::vector<std::pair<std::string, std::string>> saved_;
+  std::string dir_;
+};
+
+TEST(ParseEndpointTest, UnixAndTcpForms) {
+  auto u = ParseEndpoint("unix:///run/x.sock", std::nullopt);
+  ASSERT_TRUE(u);
+  EXPECT_FALSE(u->tcp);
+  EXPECT_EQ(u->socket_path, "/run/x.sock");
+  EXPECT_EQ(ParseEndpoint("/run/y.sock", std::nullopt)->address, "unix:///run/y.sock");
+
+  auto t = ParseEndpoint("tcp://127.0.0.1:1234", std::nullopt);
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->tcp);
+  EXPECT_EQ(t->host, "127.0.0.1");
+  EXPECT_EQ(t->port, 1234);
+  EXPECT_FALSE(t->tls);
+
+  EXPECT_EQ(ParseEndpoint("tcp://example.com", std::nullopt)->port, 2375);
+  EXPECT_EQ(ParseEndpoint("tcp://example.com", TlsOptions{})->port, 2376);
+  EXPECT_EQ(ParseEndpoint("tcp://:2000/", std::nullopt)->host, "localhost");
+  auto v6 = ParseEndpoint("tcp://[::1]:99", std::nullopt);
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 99);
+
+  // TLS options are kept for tcp:// and ignored for unix://, as docker does.
+  EXPECT_TRUE(ParseEndpoint("tcp://h:1", TlsOptions{})->tls);
+  EXPECT_FALSE(ParseEndpoint("unix:///x", TlsOptions{})->tls);
+
+  for (const char* bad : {"ssh://host", "tcp://h:0", "tcp://h:70000", "tcp://h:x", "tcp://::1:2",
+                          "tcp://h:1/path", "http://h:1"}) {
+    auto r = ParseEndpoint(bad, std::nullopt);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), base::ErrorCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST_F(ResolveEndpointTest, FlagThenBerthHostThenDockerHostThenDefault) {
+  EXPECT_EQ(ResolveEndpoint({})->address, std::string(kDefaultHost));
+  setenv("DOCKER_HOST", "ssh://elsewhere", 1);  // docker's alone: ignored
+  EXPECT_EQ(ResolveEndpoint({})->address, std::string(kDefaultHost));
+  setenv("DOCKER_HOST", "tcp://10.0.0.1:2375", 1);
+  EXPECT_EQ(ResolveEndpoint({})->host, "10.0.0.1");
+  setenv("BERTH_HOST", "unix:///b.sock", 1);
+  EXPECT_EQ(ResolveEndpoint({})->socket_path, "/b.sock");
+  HostFlags f;
+  f.host = "unix:///flag.sock";
+  EXPECT_EQ(ResolveEndpoint(f)->socket_path, "/flag.sock");
+}
+
+TEST_F(ResolveEndpointTest, TlsFromFlagsAndEnvironment) {
+  HostFlags f;
+  f.host = "tcp://127.0.0.1:2376";
+  EXPECT_FALSE(ResolveEndpoint(f)->tls);
+
+  // --tlsverify: the files default to ~/.docker; absent default client files are left out.
+  setenv("HOME", dir_.c_str(), 1);
+  f.tls_verify = true;
+  auto e = ResolveEndpoint(f);
+  ASSERT_TRUE(e && e->tls);
+  EXPECT_TRUE(e->tls->verify);
+  EXPECT_EQ(e->tls->ca_cert, dir_ + "/.docker/ca.pem");
+  EXPECT_EQ(e->tls->cert, "");
+  EXPECT_EQ(e->tls->key, "");
+
+  // DOCKER_CERT_PATH with existing files, as `docker-machine env` sets it up.
+  std::ofstream(dir_ + "/cert.pem") << "x";
+  std::ofstream(dir_ + "/key.pem") << "x";
+  setenv("DOCKER_CERT_PATH", dir_.c_str(), 1);
+  e = ResolveEndpoint(f);
+  EXPECT_EQ(e->tls->ca_cert, dir_ + "/ca.pem");
+  EXPECT_EQ(e->tls->cert, dir_ + "/cert.pem");
+  EXPECT_EQ(e->tls->key, dir_ + "/key.pem");
+
+  // Explicit files win; --tls alone does not verify.
+  f.tls_verify.reset();
+  f.tls = true;
+  f.tls_ca_cert = "/c/ca.pem";
+  f.tls_cert = "/c/cert.pem";
+  f.tls_key = "/c/key.pem";
+  e = ResolveEndpoint(f);
+  EXPECT_FALSE(e->tls->verify);
+  EXPECT_EQ(e->tls->ca_cert, "/c/ca.pem");
+  EXPECT_EQ(e->tls->cert, "/c/cert.pem");
+
+  // DOCKER_TLS_VERIFY turns on verification unless --tlsverify=false says otherwise.
+  HostFlags g;
+  g.host = "tcp://h:1";
+  setenv("DOCKER_TLS_VERIFY", "1", 1);
+  EXPECT_TRUE(ResolveEndpoint(g)->tls->verify);
+  g.tls_verify = false;
+  EXPECT_FALSE(ResolveEndpoint(g)->tls);
+}
+
+}  // namespace
+}  // namespace berth::client
