@@ -168,7 +168,7 @@ void to_json(json& j, const SystemInfo& v) {
       {"InitBinary", v.init_binary},
       {"ContainerdCommit", {{"ID", ""}, {"Expected", ""}}},
       {"RuncCommit", {{"ID", ""}, {"Expected", ""}}},
-      {"InitCommit", {{"ID", ""}, {"Expected", ""}}},
+      {"InitCommit", {{"ID", v.init_commit_id}, {"Expected", v.init_commit_expected}}},
       {"SecurityOptions", v.security_options},
       {"Warnings", v.warnings},
   };
@@ -232,6 +232,10 @@ void from_json(const json& j, SystemInfo& v) {
   Get(j, "DefaultRuntime", v.default_runtime);
   Get(j, "LiveRestoreEnabled", v.live_restore_enabled);
   Get(j, "InitBinary", v.init_binary);
+  if (auto it = j.find("InitCommit"); it != j.end() && it->is_object()) {
+    Get(*it, "ID", v.init_commit_id);
+    Get(*it, "Expected", v.init_commit_expected);
+  }
   Get(j, "SecurityOptions", v.security_options);
   Get(j, "Warnings", v.warnings);
 }

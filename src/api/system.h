@@ -93,6 +93,8 @@ struct SystemInfo {
   std::string default_runtime;
   bool live_restore_enabled = false;
   std::string init_binary;
+  // InitCommit: the commit the init binary reports (`INIT --version`), and the one expected.
+  std::string init_commit_id, init_commit_expected;
   std::vector<std::string> security_options;
   std::vector<std::string> warnings;
 };

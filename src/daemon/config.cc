@@ -23,6 +23,11 @@ base::Result<std::optional<DaemonFlags>> ParseDaemonFlags(int argc, const char* 
   auto* o_pid = app.add_option("-p,--pidfile", pidfile, "Path of the pid file");
   auto* o_log = app.add_option("-l,--log-level", log_level, "debug, info, warn, error or fatal");
   auto* o_group = app.add_option("-G,--group", group, "Group owning the unix socket");
+  bool init = false;
+  std::string init_path;
+  auto* o_init = app.add_flag("--init", init, "Run an init in every container (as --init)");
+  auto* o_init_path = app.add_option(
+      "--init-path", init_path, "The init binary (default: berth-init next to berthd, or in PATH)");
   app.add_option("-H,--host", f.hosts,
                  "Socket to listen on: unix://PATH, fd:// or tcp://ADDR:PORT (needs --tlsverify)");
   app.add_option("--insecure-registry", f.insecure_registries, "Registry reached over plain HTTP");
@@ -60,6 +65,8 @@ base::Result<std::optional<DaemonFlags>> ParseDaemonFlags(int argc, const char* 
   if (o_pid->count()) f.pidfile = pidfile;
   if (o_log->count()) f.log_level = log_level;
   if (o_group->count()) f.group = group;
+  if (o_init->count()) f.init = init;
+  if (o_init_path->count()) f.init_path = init_path;
   if (o_tls->count()) f.tls = tls;
   if (o_tls_verify->count()) f.tls_verify = tls_verify;
   if (o_ca->count()) f.tls_ca_cert = tls_ca_cert;
@@ -85,6 +92,10 @@ base::Status ApplyConfigJson(std::string_view text, DaemonConfig& config,
         config.log_level = value.get<std::string>();
       } else if (key == "group") {
         config.group = value.get<std::string>();
+      } else if (key == "init") {
+        config.init = value.get<bool>();
+      } else if (key == "init-path") {
+        config.init_path = value.get<std::string>();
       } else if (key == "hosts") {
         config.hosts = value.get<std::vector<std::string>>();
       } else if (key == "insecure-registries") {
@@ -118,6 +129,8 @@ void ApplyFlags(const DaemonFlags& f, DaemonConfig& config) {
   if (f.pidfile) config.pidfile = *f.pidfile;
   if (f.log_level) config.log_level = *f.log_level;
   if (f.group) config.group = *f.group;
+  if (f.init) config.init = *f.init;
+  if (f.init_path) config.init_path = *f.init_path;
   if (!f.hosts.empty()) config.hosts = f.hosts;
   if (!f.insecure_registries.empty()) config.insecure_registries = f.insecure_registries;
   if (!f.registry_mirrors.empty()) config.registry_mirrors = f.registry_mirrors;

@@ -33,6 +33,11 @@ struct DaemonConfig {
   std::vector<std::string> registry_mirrors;
   std::string log_level = "info";  // debug, info, warn, error, fatal
   std::string group = "berth";     // owner group of the socket, when it exists
+  // dockerd's "init": run every container whose request leaves HostConfig.Init null under the
+  // init. "init-path": the binary bound at /sbin/docker-init; empty: berth-init next to berthd,
+  // else in $PATH.
+  bool init = false;
+  std::string init_path;
   // TCP is served only over TLS with client certificates: tcp:// hosts need tls_verify, and
   // then every TCP client must present a certificate that chains to tls_ca_cert. Unix sockets
   // stay plain (their file mode is the access control), as with dockerd.
@@ -51,6 +56,8 @@ struct DaemonFlags {
   std::optional<std::string> pidfile;
   std::optional<std::string> log_level;
   std::optional<std::string> group;
+  std::optional<bool> init;
+  std::optional<std::string> init_path;
   std::vector<std::string> hosts;
   std::vector<std::string> insecure_registries;
   std::vector<std::string> registry_mirrors;

@@ -122,6 +122,33 @@ TEST(ConfigTest, LoadMergesTheNamedFileAndValidates) {
   rmdir(dir);
 }
 
+TEST(ConfigTest, InitKeysAndFlags) {
+  DaemonConfig c;
+  EXPECT_FALSE(c.init);
+  EXPECT_EQ(c.init_path, "");
+  ASSERT_TRUE(ApplyConfigJson(R"({"init": true, "init-path": "/usr/libexec/docker-init"})", c));
+  EXPECT_TRUE(c.init);
+  EXPECT_EQ(c.init_path, "/usr/libexec/docker-init");
+  EXPECT_EQ(ApplyConfigJson(R"({"init": "yes"})", c).error().code(),
+            base::ErrorCode::kInvalidArgument);
+
+  auto f = Parse({"--init", "--init-path", "/opt/berth-init"});
+  ASSERT_TRUE(f) << f.error().message();
+  ASSERT_TRUE(*f);
+  EXPECT_EQ((*f)->init, true);
+  EXPECT_EQ((*f)->init_path, "/opt/berth-init");
+  // --init=false overrides the file's "init": true.
+  f = Parse({"--init=false"});
+  ASSERT_TRUE(f) << f.error().message();
+  ApplyFlags(**f, c);
+  EXPECT_FALSE(c.init);
+  EXPECT_EQ(c.init_path, "/usr/libexec/docker-init");  // not given: the file's value stays
+  f = Parse({});
+  ASSERT_TRUE(f);
+  EXPECT_FALSE((*f)->init);
+  EXPECT_FALSE((*f)->init_path);
+}
+
 TEST(ConfigTest, TlsFlagsAndKeys) {
   auto f = Parse({"-H", "unix:///tmp/a.sock", "-H", "tcp://127.0.0.1:2376", "--tlsverify",
                   "--tlscacert", "/c/ca.pem", "--tlscert=/c/cert.pem", "--tlskey", "/c/key.pem"});

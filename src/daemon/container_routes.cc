@@ -27,6 +27,7 @@
 #include "daemon/container_monitor.h"
 #include "daemon/exec_process.h"
 #include "daemon/query.h"
+#include "daemon/system_routes.h"
 #include "image/image_service.h"
 #include "oci/image_spec.h"
 #include "oci/reference.h"
@@ -146,6 +147,8 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   cp.hostname_file = p.data + "/hostname";
   cp.hosts_file = p.data + "/hosts";
   cp.resolv_conf_file = p.data + "/resolv.conf";
+  cp.init_binary = FindInitBinary(ctx->init_path);
+  cp.default_init = ctx->default_init;
   std::string resolv = sys::ReadFile("/etc/resolv.conf").value_or("");
   for (auto [path, text] :
        {std::pair{cp.hostname_file, hostname + "\n"}, std::pair{cp.hosts_file, HostsFile(hostname)},
@@ -194,9 +197,12 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
             oci::ConsoleSize{uint32_t(size[0].get<uint64_t>()), uint32_t(size[1].get<uint64_t>())};
     }
   }
-  if (oci_spec->process && !oci_spec->process->args.empty()) {
-    rec.path = oci_spec->process->args.front();
-    rec.args.assign(oci_spec->process->args.begin() + 1, oci_spec->process->args.end());
+  // Path and Args are the container's command without the init in front, as dockerd's.
+  size_t command = spec::UsesInit(for_spec.host_config, cp.default_init) ? 2 : 0;
+  if (oci_spec->process && oci_spec->process->args.size() > command) {
+    const std::vector<std::string>& args = oci_spec->process->args;
+    rec.path = args[command];
+    rec.args.assign(args.begin() + long(command) + 1, args.end());
   }
   if (auto st =
           sys::WriteFileAtomic(p.bundle + "/config.json", oci::SerializeSpec(*oci_spec), 0600);

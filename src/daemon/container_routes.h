@@ -27,6 +27,9 @@ struct ContainerContext {
   // the runtime library's root at <exec_root>/runtime.
   std::string exec_root;
   std::string shim_binary;  // berth-shim
+  // --init: daemon.json "init-path" (resolved by FindInitBinary at each create) and "init".
+  std::string init_path;
+  bool default_init = false;
   spec::HostFacts host;
   EventBus* events = nullptr;           // container events are published here
   PendingAttaches attaches;             // attach connections waiting for their container to start

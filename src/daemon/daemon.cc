@@ -105,6 +105,8 @@ base::Status RunDaemon(const DaemonConfig& config) {
   container_context.data_root = config.data_root;
   container_context.exec_root = config.exec_root;
   container_context.shim_binary = DefaultShimPath();
+  container_context.init_path = config.init_path;
+  container_context.default_init = config.init;
   container_context.host = ProbeSpecHostFacts();
   container_context.events = &events;
   // Declared after the context: destroyed (its thread joined) before it.

@@ -2,12 +2,18 @@
 #include "daemon/system_routes.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "api/build_info.h"
 #include "api/version.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "sys/file.h"
 
 namespace berth::daemon {
 
@@ -23,6 +29,77 @@ bool IsCidr(std::string_view s) {
   if (inet_pton(AF_INET, ip.c_str(), buf) == 1) return bits && *bits <= 32;
   if (inet_pton(AF_INET6, ip.c_str(), buf) == 1) return bits && *bits <= 128;
   return false;
+}
+
+namespace {
+
+constexpr std::string_view kInitName = "berth-init";
+
+bool IsExecutableFile(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+}
+
+std::string SearchPath(std::string_view name) {
+  const char* env = getenv("PATH");
+  std::string_view dirs =
+      env ? env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const std::string& dir : base::Split(dirs, ':')) {
+    if (dir.empty()) continue;
+    std::string candidate = fmt::format("{}/{}", dir, name);
+    if (IsExecutableFile(candidate)) return candidate;
+  }
+  return "";
+}
+
+// The first line `init --version` prints; "" when it cannot be run.
+std::string InitVersionLine(const std::string& init) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return "";
+  sys::UniqueFd rd(p[0]), wr(p[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  std::string arg0 = init, arg1 = "--version";
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  char* envp[] = {nullptr};
+  pid_t pid = -1;
+  int err = posix_spawn(&pid, init.c_str(), &fa, nullptr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  if (err != 0) return "";
+  wr.Reset();
+  std::string out = sys::ReadFd(rd.get()).value_or("");
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return out.substr(0, out.find('\n'));
+}
+
+}  // namespace
+
+std::string FindInitBinary(const std::string& configured) {
+  if (!configured.empty())
+    return configured.find('/') == std::string::npos ? SearchPath(configured) : configured;
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n > 0) {
+    std::string exe(buf, size_t(n));
+    std::string next_to_us = fmt::format("{}{}", exe.substr(0, exe.rfind('/') + 1), kInitName);
+    if (IsExecutableFile(next_to_us)) return next_to_us;
+  }
+  return SearchPath(kInitName);
+}
+
+std::string ParseInitCommit(std::string_view line) {
+  size_t dash = line.find(" - ");
+  if (dash == std::string_view::npos) return "";
+  std::string_view git = base::Trim(line.substr(dash + 3));
+  if (!base::StartsWith(git, "git.")) return "";
+  git.remove_prefix(4);
+  if (git.empty() || git.find_first_of(". ") != std::string_view::npos) return "";
+  return std::string(git);
 }
 
 api::SystemVersion MakeSystemVersion(const HostFacts& host) {
@@ -97,7 +174,13 @@ api::SystemInfo MakeSystemInfo(const EngineContext& engine) {
   info.server_version = std::string(api::GetBuildInfo().version);
   info.runtimes = {"runc"};
   info.default_runtime = "runc";
-  info.init_binary = "";
+  // dockerd shows the configured init-path, or the name it looks up ("docker-init").
+  info.init_binary =
+      engine.config.init_path.empty() ? std::string(kInitName) : engine.config.init_path;
+  if (std::string init = FindInitBinary(engine.config.init_path); !init.empty())
+    info.init_commit_id = ParseInitCommit(InitVersionLine(init));
+  // berth-init is built from the same tree as berthd.
+  info.init_commit_expected = std::string(api::GetBuildInfo().git_commit);
   info.security_options = {"name=seccomp,profile=default"};
   if (h.cgroup_version == "2") info.security_options.push_back("name=cgroupns");
   info.warnings = {std::string(kNetworkWarning)};

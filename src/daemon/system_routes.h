@@ -22,6 +22,15 @@ struct EngineContext {
 api::SystemVersion MakeSystemVersion(const HostFacts& host);
 api::SystemInfo MakeSystemInfo(const EngineContext& engine);
 
+// The init binary bound into --init containers: `configured` (daemon.json "init-path",
+// --init-path) when set, looked up in $PATH when it is a bare name; else berth-init next to the
+// running berthd; else berth-init in $PATH. "" when there is none.
+std::string FindInitBinary(const std::string& configured);
+
+// The commit in an init's `--version` line, as dockerd parses tini's: "tini version 0.19.0 -
+// git.de40ad0" -> "de40ad0". "" when the line has none.
+std::string ParseInitCommit(std::string_view version_line);
+
 // "10.0.0.0/8", "fd00::/8": an insecure-registries entry that is a network, not a host name.
 bool IsCidr(std::string_view s);
 

@@ -682,6 +682,11 @@ Result<std::vector<std::string>> ResolveCapabilities(const HostConfig& h, const 
   return caps;
 }
 
+bool UsesInit(const HostConfig& h, bool daemon_default) {
+  bool private_pid = h.pid_mode != "host" && h.pid_mode.rfind("container:", 0) != 0;
+  return private_pid && h.init.value_or(daemon_default);
+}
+
 Result<oci::Spec> GenerateSpec(const CreateRequest& req, const oci::ImageConfig& image,
                                const HostFacts& host, const ContainerPaths& paths,
                                std::vector<std::string>* warnings_out) {
@@ -722,7 +727,7 @@ Result<oci::Spec> GenerateSpec(const CreateRequest& req, const oci::ImageConfig&
   oci::Process p;
   p.terminal = c.tty;
   p.args = TRY(ProcessArgs(req, image));
-  bool init = h.init.value_or(false);
+  bool init = UsesInit(h, paths.default_init);
   if (init) {
     if (paths.init_binary.empty())
       return Fail(

@@ -65,6 +65,7 @@ struct ContainerPaths {
   // Host directory bound at /dev/shm (IpcMode shareable); empty: a private tmpfs.
   std::string shm;
   std::string init_binary;        // for --init; bound read-only at kInitPath
+  bool default_init = false;      // daemon.json "init": --init when HostConfig.Init is null
   std::string cgroups_path;       // empty: "/berth-<id>" (or HostConfig.CgroupParent/<id>)
   std::string network_namespace;  // a netns to join (path); empty: a new one
   // Host directories of volumes: by name for named volumes, by destination ("/data") for
@@ -77,7 +78,8 @@ struct ContainerPaths {
   std::function<base::Result<oci::User>(std::string_view spec, bool is_group)> resolve_user;
 };
 
-inline constexpr const char* kInitPath = "/dev/init";
+// Where dockerd puts docker-init, so tools that look for it there (ps output, scripts) agree.
+inline constexpr const char* kInitPath = "/sbin/docker-init";
 inline constexpr const char* kDefaultPathEnv =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 inline constexpr int64_t kDefaultShmSize = 64 * 1024 * 1024;
@@ -94,6 +96,11 @@ std::string CapabilityName(int cap);
 // means "all the host has".
 base::Result<std::vector<std::string>> ResolveCapabilities(const HostConfig& h,
                                                            const HostFacts& host);
+
+// Whether the container's process runs under the init: HostConfig.Init, or the daemon's default
+// when it is null; never with --pid host or container:X (as dockerd: that namespace already has
+// its pid 1).
+bool UsesInit(const HostConfig& h, bool daemon_default);
 
 // Builds the spec. Runs ValidateCreateRequest first. Errors: InvalidArgument (bad request, in
 // dockerd's words where it has some: "No command specified", "invalid mount config for type

@@ -115,6 +115,49 @@ TEST(GenerateSpec, EntrypointAndCmdPrecedence) {
   EXPECT_TRUE(Has(init->options, "ro"));
 }
 
+TEST(GenerateSpec, InitIsDockersDockerInit) {
+  using V = std::vector<std::string>;
+  // dockerd's in-container path, so `ps` shows "docker-init" as pid 1.
+  EXPECT_STREQ(kInitPath, "/sbin/docker-init");
+  // The daemon's default ("init": true) applies when the request leaves Init null...
+  ContainerPaths paths = Paths();
+  paths.default_init = true;
+  auto s = GenerateSpec(Req(R"({"Cmd": ["x"]})"), Image(), Host(), paths);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->process->args, (V{"/sbin/docker-init", "--", "/entry.sh", "x"}));
+  ASSERT_TRUE(FindMount(*s, "/sbin/docker-init"));
+  // ... and Init: false turns it off.
+  s = GenerateSpec(Req(R"({"Cmd": ["x"], "HostConfig": {"Init": false}})"), Image(), Host(), paths);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->process->args, (V{"/entry.sh", "x"}));
+  EXPECT_FALSE(FindMount(*s, kInitPath));
+  // The host's pid namespace already has a pid 1: no init, as dockerd.
+  s = GenerateSpec(Req(R"({"Cmd": ["x"], "HostConfig": {"Init": true, "PidMode": "host"}})"),
+                   Image(), Host(), paths);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->process->args, (V{"/entry.sh", "x"}));
+  EXPECT_FALSE(FindMount(*s, kInitPath));
+  // No init binary found: refused only when the init is wanted.
+  paths.init_binary.clear();
+  EXPECT_FALSE(GenerateSpec(Req(R"({"Cmd": ["x"]})"), Image(), Host(), paths));
+  paths.default_init = false;
+  EXPECT_TRUE(GenerateSpec(Req(R"({"Cmd": ["x"]})"), Image(), Host(), paths));
+  auto e =
+      GenerateSpec(Req(R"({"Cmd": ["x"], "HostConfig": {"Init": true}})"), Image(), Host(), paths);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().message(), "--init requested but the daemon has no init binary configured");
+
+  HostConfig h;
+  EXPECT_FALSE(UsesInit(h, false));
+  EXPECT_TRUE(UsesInit(h, true));
+  h.init = false;
+  EXPECT_FALSE(UsesInit(h, true));
+  h.init = true;
+  EXPECT_TRUE(UsesInit(h, false));
+  h.pid_mode = "container:abc";
+  EXPECT_FALSE(UsesInit(h, true));
+}
+
 TEST(GenerateSpec, EnvMergeAndHostname) {
   oci::Spec s = Gen(R"({"Env": ["LANG=fr", "FOO=1", "PATH=/req"]})");
   EXPECT_EQ(s.process->env,
