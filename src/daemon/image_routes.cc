@@ -84,6 +84,24 @@ base::Result<oci::ImageReference> ParseImageRef(const std::string& image, const 
   return ref;
 }
 
+// The credentials a pull or push sends to ref's registry: those of its X-Registry-Auth.
+std::shared_ptr<registry::StaticCredentials> RequestCredentials(
+    const oci::ImageReference& ref, const std::optional<RegistryAuth>& auth) {
+  auto creds = std::make_shared<registry::StaticCredentials>();
+  if (auth && !auth->username.empty())
+    creds->Add(ref.domain, registry::Credentials{auth->username, auth->password});
+  return creds;
+}
+
+// The daemon's registry settings with a request's credentials (which must outlive the client).
+registry::ClientOptions RequestClientOptions(const ImageContext* ctx,
+                                             const registry::StaticCredentials* creds) {
+  registry::ClientOptions copts;
+  copts.hosts = ctx->hosts;
+  copts.credentials = creds;
+  return copts;
+}
+
 Response Pull(const ImageContext* ctx, const Request& req, const Query& q) {
   auto ref = ParseImageRef(q.Get("fromImage"), q.Get("tag"));
   if (!ref) return Response::FromError(ref.error());
@@ -96,12 +114,8 @@ Response Pull(const ImageContext* ctx, const Request& req, const Query& q) {
   auto auth = DecodeRegistryAuth(req.Header("X-Registry-Auth"));
   if (!auth) return Response::FromError(auth.error());
   return Response::Deferred([ctx, ref = *ref, platform, auth = *auth]() -> Response {
-    auto creds = std::make_shared<registry::StaticCredentials>();
-    if (auth && !auth->username.empty())
-      creds->Add(ref.domain, registry::Credentials{auth->username, auth->password});
-    registry::ClientOptions copts;
-    copts.hosts = ctx->hosts;
-    copts.credentials = creds.get();
+    auto creds = RequestCredentials(ref, auth);
+    registry::ClientOptions copts = RequestClientOptions(ctx, creds.get());
     auto fetcher = std::make_shared<RegistryFetcher>(copts);
     image::PullOptions options;
     if (platform) options.platform = *platform;
@@ -169,12 +183,8 @@ Response Push(const ImageContext* ctx, const Request& req, const Query& q) {
             404, "An image does not exist locally with the tag: " + ref.FamiliarName());
       tags = std::move(*local);
     }
-    auto creds = std::make_shared<registry::StaticCredentials>();
-    if (auth && !auth->username.empty())
-      creds->Add(ref.domain, registry::Credentials{auth->username, auth->password});
-    registry::ClientOptions copts;
-    copts.hosts = ctx->hosts;
-    copts.credentials = creds.get();
+    auto creds = RequestCredentials(ref, auth);
+    registry::ClientOptions copts = RequestClientOptions(ctx, creds.get());
     auto target = std::make_shared<RegistryPusher>(copts);
     return Response::JsonStream([ctx, ref, tags, creds, target](BodyWriter& w) {
       w.Write(Line({{"status", "The push refers to repository [" + ref.Name() + "]"}}));

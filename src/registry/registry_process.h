@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "registry/client.h"
 #include "registry/fake_server.h"
 
 extern char** environ;
@@ -27,6 +28,20 @@ extern char** environ;
 namespace berth::registry::testing_registry {
 
 inline constexpr const char* kRegistryBinary = "/usr/bin/docker-registry";
+
+// Client settings for tests: short backoffs and timeouts, a few attempts.
+inline ClientOptions FastOptions(const RegistryHosts* hosts,
+                                 const CredentialStore* creds = nullptr) {
+  ClientOptions o;
+  o.hosts = hosts;
+  o.credentials = creds;
+  o.initial_backoff = std::chrono::milliseconds(5);
+  o.max_backoff = std::chrono::milliseconds(50);
+  o.max_attempts = 3;
+  o.connect_timeout_s = 5;
+  o.stall_timeout_s = 10;
+  return o;
+}
 
 // Runs `command` through popen; its stdout, and the exit status in *status.
 inline std::string RunCommand(const std::string& command, int* status) {

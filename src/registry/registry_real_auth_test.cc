@@ -37,22 +37,11 @@ using fakes::FakeServer;
 using nlohmann::json;
 using test_support::DescriptorJson;
 using test_support::MakeBlob;
+using testing_registry::FastOptions;
 using testing_registry::kRegistryBinary;
 using testing_registry::RegistryProcess;
 using testing_registry::RunCommand;
 namespace fs = std::filesystem;
-
-ClientOptions Options(const RegistryHosts* hosts, const CredentialStore* creds = nullptr) {
-  ClientOptions o;
-  o.hosts = hosts;
-  o.credentials = creds;
-  o.initial_backoff = std::chrono::milliseconds(5);
-  o.max_backoff = std::chrono::milliseconds(50);
-  o.max_attempts = 2;
-  o.connect_timeout_s = 5;
-  o.stall_timeout_s = 10;
-  return o;
-}
 
 // Pushes a one-layer image as repo:tag and resolves it back; the manifest digest.
 oci::Digest PushAndResolve(Client& client, const Repository& repo, const std::string& tag) {
@@ -153,7 +142,7 @@ TEST(RealRegistryTlsTest, PrivateCaFromCertsDir) {
   // Without the CA: a TLS trust failure, reported as such.
   RegistryHosts untrusting;
   untrusting.Set(domain, tls);
-  Client stranger(Options(&untrusting));
+  Client stranger(FastOptions(&untrusting));
   auto refused = stranger.Ping(domain);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), ErrorCode::kPermissionDenied) << refused.error().message();
@@ -166,14 +155,14 @@ TEST(RealRegistryTlsTest, PrivateCaFromCertsDir) {
   with_certs.certs_dir = certs_d;
   RegistryHosts trusting(with_certs);
   trusting.Set(domain, tls);
-  Client client(Options(&trusting));
+  Client client(FastOptions(&trusting));
   auto ping = client.Ping(domain);
   ASSERT_TRUE(ping) << ping.error().message();
   PushAndResolve(client, Repository{domain, "berth/tls"}, "v1");
 
   // The plain-HTTP default for loopback cannot talk to it.
   RegistryHosts plain;
-  Client http(Options(&plain));
+  Client http(FastOptions(&plain));
   EXPECT_FALSE(http.Ping(domain));
 }
 
@@ -299,7 +288,7 @@ TEST(RealRegistryTokenTest, BearerTokensFromAnIssuer) {
   RegistryHosts hosts;
 
   // Anonymous: a pull token is granted, a push is refused by the registry.
-  Client anonymous(Options(&hosts));
+  Client anonymous(FastOptions(&hosts));
   auto ping = anonymous.Ping(domain);
   ASSERT_TRUE(ping) << ping.error().message();
   auto blob = MakeBlob("anonymous bytes", oci::media::kOciLayerGzip);
@@ -309,7 +298,7 @@ TEST(RealRegistryTokenTest, BearerTokensFromAnIssuer) {
   EXPECT_EQ(denied.error().code(), ErrorCode::kPermissionDenied) << denied.error().message();
 
   // Wrong credentials: the issuer's 401 is a login failure.
-  Client bad(Options(&hosts));
+  Client bad(FastOptions(&hosts));
   auto wrong = bad.Login(domain, "bob", "nope");
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code(), ErrorCode::kPermissionDenied) << wrong.error().message();
@@ -317,7 +306,7 @@ TEST(RealRegistryTokenTest, BearerTokensFromAnIssuer) {
   // bob pushes (tokens with push) and pulls back what he pushed.
   StaticCredentials creds;
   creds.Add(domain, Credentials{"bob", "pw"});
-  Client bob(Options(&hosts, &creds));
+  Client bob(FastOptions(&hosts, &creds));
   int before = issuer.Requests();
   oci::Digest digest = PushAndResolve(bob, Repository{domain, "berth/tok"}, "v1");
   // Tokens are cached per scope: a whole push and pull is a handful of token requests, not one
@@ -326,7 +315,7 @@ TEST(RealRegistryTokenTest, BearerTokensFromAnIssuer) {
   EXPECT_LE(issuer.Requests() - before, 4);
 
   // Anyone may pull it now.
-  Client reader(Options(&hosts));
+  Client reader(FastOptions(&hosts));
   auto ref = oci::ParseReference(domain + "/berth/tok:v1");
   ASSERT_TRUE(ref);
   auto resolved = reader.Resolve(*ref);

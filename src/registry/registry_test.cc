@@ -42,6 +42,7 @@ using fakes::FakeRequest;
 using fakes::FakeResponse;
 using fakes::FakeServer;
 using nlohmann::json;
+using testing_registry::FastOptions;
 using testing_registry::kRegistryBinary;
 using testing_registry::RegistryProcess;
 using testing_registry::RunCommand;
@@ -85,18 +86,6 @@ TestImage MakeImage(const std::string& arch, bool docker, size_t layer_size, uin
   img.manifest =
       MakeBlob(manifest.dump(), docker ? oci::media::kDockerManifest : oci::media::kOciManifest);
   return img;
-}
-
-ClientOptions FastOptions(const RegistryHosts* hosts, const CredentialStore* creds = nullptr) {
-  ClientOptions o;
-  o.hosts = hosts;
-  o.credentials = creds;
-  o.initial_backoff = std::chrono::milliseconds(5);
-  o.max_backoff = std::chrono::milliseconds(50);
-  o.max_attempts = 3;
-  o.connect_timeout_s = 5;
-  o.stall_timeout_s = 10;
-  return o;
 }
 
 // Pushes the image's blobs and manifest (by tag, or by digest when tag is empty).

@@ -22,6 +22,7 @@
 #include "oci/image_spec.h"
 #include "registry/client.h"
 #include "registry/fake_server.h"
+#include "registry/registry_process.h"
 #include "test_support.h"
 
 extern char** environ;
@@ -41,7 +42,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kRegistryBinary = "/usr/bin/docker-registry";
+using registry::testing_registry::kRegistryBinary;
+using registry::testing_registry::RegistryProcess;
 constexpr const char* kDocker = "/usr/local/bin/docker";
 
 // Builds a one-layer busybox-static image and pushes it as <domain>/<repo>:<tag>.
@@ -100,35 +102,12 @@ class DaemonImagesTest : public ::testing::Test {
   static void SetUpTestSuite() {
     if (access(kRegistryBinary, X_OK) != 0 || access("/bin/busybox", X_OK) != 0 || geteuid() != 0)
       return;
-    char tmpl[] = "/tmp/berth-dimg-reg-XXXXXX";
-    reg_dir_ = mkdtemp(tmpl);
-    port_ = registry::fakes::UnusedPort();
-    std::ofstream(reg_dir_ + "/config.yml")
-        << "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
-        << "storage:\n  filesystem:\n    rootdirectory: " << reg_dir_ << "/data\n"
-        << "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" << port_ << "\n";
-    reg_pid_ = Spawn({kRegistryBinary, "serve", reg_dir_ + "/config.yml"}, reg_dir_ + "/log");
-    registry::RegistryHosts hosts;
-    registry::ClientOptions o;
-    o.hosts = &hosts;
-    o.max_attempts = 1;
-    registry::Client client(o);
-    bool up = false;
-    for (int i = 0; i < 200 && !up; ++i) {
-      up = bool(client.Ping(Domain()));
-      if (!up) std::this_thread::sleep_for(50ms);
-    }
-    if (!up) {
-      setup_error_ = "docker-registry did not start: " + ReadAll(reg_dir_ + "/log");
-      return;
-    }
-    setup_error_ = PushBusybox(Domain(), "test/busybox", "latest", reg_dir_);
+    reg_ = RegistryProcess::Start("", &setup_error_);
+    if (!reg_) return;
+    setup_error_ = PushBusybox(Domain(), "test/busybox", "latest", reg_->dir());
   }
-  static void TearDownTestSuite() {
-    Kill(reg_pid_);
-    if (!reg_dir_.empty()) fs::remove_all(reg_dir_);
-  }
-  static std::string Domain() { return "127.0.0.1:" + std::to_string(port_); }
+  static void TearDownTestSuite() { reg_.reset(); }
+  static std::string Domain() { return reg_->domain(); }
   static std::string Ref() { return Domain() + "/test/busybox:latest"; }
 
   void SetUp() override {
@@ -176,9 +155,8 @@ class DaemonImagesTest : public ::testing::Test {
     EXPECT_EQ(r->status, 200);
   }
 
-  static inline std::string reg_dir_, setup_error_;
-  static inline int port_ = 0;
-  static inline pid_t reg_pid_ = -1;
+  static inline std::unique_ptr<RegistryProcess> reg_;
+  static inline std::string setup_error_;
   std::string dir_, sock_, env_;
   pid_t pid_ = -1;
   std::unique_ptr<client::Client> client_;
@@ -273,7 +251,7 @@ TEST_F(DaemonImagesTest, DockerCliTagHistorySaveLoadImportPrune) {
   EXPECT_EQ(rc, 1) << out;
   ExpectAlive();
 
-  std::tie(rc, out) = Shell("tar -C " + reg_dir_ + "/rootfs -cf " + dir_ + "/root.tar .");
+  std::tie(rc, out) = Shell("tar -C " + reg_->dir() + "/rootfs -cf " + dir_ + "/root.tar .");
   ASSERT_EQ(rc, 0) << out;
   std::tie(rc, out) =
       Docker("import -c 'CMD [\"echo\",\"hi\"]' -m imported " + dir_ + "/root.tar imp:1");
@@ -337,7 +315,7 @@ TEST_F(DaemonImagesTest, BerthCli) {
   std::tie(rc, out) = Berth("load -i " + dir_ + "/s.tar");
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("Loaded image: mine/bb:v1"), std::string::npos) << out;
-  std::tie(rc, out) = Shell("tar -C " + reg_dir_ + "/rootfs -cf " + dir_ + "/root.tar .");
+  std::tie(rc, out) = Shell("tar -C " + reg_->dir() + "/rootfs -cf " + dir_ + "/root.tar .");
   std::tie(rc, out) = Berth("import -c 'ENV A=b' " + dir_ + "/root.tar imp:2");
   ASSERT_EQ(rc, 0) << out << Log();
   EXPECT_EQ(out.rfind("sha256:", 0), 0u) << out;

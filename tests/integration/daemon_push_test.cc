@@ -17,6 +17,7 @@
 #include "berthd_fixture.h"
 #include "registry/client.h"
 #include "registry/fake_server.h"
+#include "registry/registry_process.h"
 #include "test_support.h"
 
 namespace berth {
@@ -32,7 +33,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kRegistryBinary = "/usr/bin/docker-registry";
+using registry::testing_registry::kRegistryBinary;
+using registry::testing_registry::RegistryProcess;
 constexpr const char* kSkopeo = "/usr/bin/skopeo";
 
 bool Has(const std::string& text, const std::string& part) {
@@ -45,32 +47,10 @@ class DaemonPushTest : public test_support::BerthdFixture {
 
   static void SetUpTestSuite() {
     if (access(kRegistryBinary, X_OK) != 0 || geteuid() != 0) return;
-    char tmpl[] = "/tmp/berth-push-reg-XXXXXX";
-    reg_dir_ = mkdtemp(tmpl);
-    port_ = registry::fakes::UnusedPort();
-    std::ofstream(reg_dir_ + "/config.yml")
-        << "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
-        << "storage:\n  filesystem:\n    rootdirectory: " << reg_dir_ << "/data\n"
-        << "http:\n  addr: 127.0.0.1:" << port_ << "\n";
-    reg_pid_ = Spawn({kRegistryBinary, "serve", reg_dir_ + "/config.yml"}, reg_dir_ + "/log");
-    registry::RegistryHosts hosts;
-    registry::ClientOptions o;
-    o.hosts = &hosts;
-    o.max_attempts = 1;
-    registry::Client client(o);
-    bool up = false;
-    for (int i = 0; i < 200 && !up; ++i) {
-      up = bool(client.Ping(Domain()));
-      if (!up) std::this_thread::sleep_for(50ms);
-    }
-    if (!up) setup_error_ = "docker-registry did not start: " + ReadAll(reg_dir_ + "/log");
+    reg_ = RegistryProcess::Start("", &setup_error_);
   }
-  static void TearDownTestSuite() {
-    Kill(reg_pid_);
-    reg_pid_ = -1;
-    if (!reg_dir_.empty()) fs::remove_all(reg_dir_);
-  }
-  static std::string Domain() { return "127.0.0.1:" + std::to_string(port_); }
+  static void TearDownTestSuite() { reg_.reset(); }
+  static std::string Domain() { return reg_->domain(); }
 
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (overlay snapshots)";
@@ -114,9 +94,8 @@ class DaemonPushTest : public test_support::BerthdFixture {
     EXPECT_EQ(remote["Layers"].size(), image["RootFS"]["Layers"].size()) << remote.dump();
   }
 
-  static inline std::string reg_dir_, setup_error_;
-  static inline int port_ = 0;
-  static inline pid_t reg_pid_ = -1;
+  static inline std::unique_ptr<RegistryProcess> reg_;
+  static inline std::string setup_error_;
 };
 
 TEST_F(DaemonPushTest, DockerCliPushPullBackAndRun) {

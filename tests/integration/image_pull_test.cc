@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,10 +35,9 @@
 #include "oci/image_spec.h"
 #include "registry/client.h"
 #include "registry/fake_server.h"
+#include "registry/registry_process.h"
 #include "sys/file.h"
 #include "test_support.h"
-
-extern char** environ;
 
 namespace berth::image {
 namespace {
@@ -50,74 +48,8 @@ using berth::test_support::MakeBlob;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kRegistryBinary = "/usr/bin/docker-registry";
-
-// docker-registry on 127.0.0.1:<free port>, killed by pid and removed when destroyed (the
-// fixture of src/registry/registry_test.cc, without auth).
-class RegistryProcess {
- public:
-  static std::unique_ptr<RegistryProcess> Start(std::string* error) {
-    auto r = std::unique_ptr<RegistryProcess>(new RegistryProcess());
-    char tmpl[] = "/tmp/berth-pull-registry-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      *error = "mkdtemp failed";
-      return nullptr;
-    }
-    r->dir_ = tmpl;
-    r->port_ = registry::fakes::UnusedPort();
-    std::ofstream(r->dir_ + "/config.yml")
-        << "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
-        << "storage:\n  filesystem:\n    rootdirectory: " << r->dir_ << "/data\n"
-        << "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" << r->port_ << "\n";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    std::string log = r->dir_ + "/registry.log";
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::string config_path = r->dir_ + "/config.yml";
-    const char* argv[] = {kRegistryBinary, "serve", config_path.c_str(), nullptr};
-    int rc = posix_spawn(&r->pid_, kRegistryBinary, &actions, nullptr,
-                         const_cast<char* const*>(argv), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      r->pid_ = -1;
-      *error = std::string("spawn docker-registry: ") + strerror(rc);
-      return nullptr;
-    }
-    registry::RegistryHosts hosts;
-    registry::ClientOptions o;
-    o.hosts = &hosts;
-    o.max_attempts = 1;
-    registry::Client client(o);
-    for (int i = 0; i < 200; ++i) {
-      if (client.Ping(r->domain())) return r;
-      int status;
-      if (waitpid(r->pid_, &status, WNOHANG) == r->pid_) {
-        r->pid_ = -1;
-        *error = "docker-registry exited";
-        return nullptr;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    *error = "docker-registry did not answer within 10s";
-    return nullptr;
-  }
-  ~RegistryProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      int status;
-      waitpid(pid_, &status, 0);
-    }
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  std::string domain() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  RegistryProcess() = default;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string dir_;
-};
+using registry::testing_registry::kRegistryBinary;
+using registry::testing_registry::RegistryProcess;
 
 struct Layer {
   Blob blob;
@@ -221,7 +153,7 @@ class ImagePullTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (access(kRegistryBinary, X_OK) != 0 || access("/bin/busybox", X_OK) != 0) return;
-    registry_ = RegistryProcess::Start(&error_).release();
+    registry_ = RegistryProcess::Start("", &error_).release();
     if (!registry_) return;
     char tmpl[] = "/tmp/berth-pull-src-XXXXXX";
     src_ = mkdtemp(tmpl);
