@@ -204,6 +204,45 @@ TEST_F(DaemonPushTest, BerthCliPush) {
       << out;
 }
 
+// A registry that wants credentials (htpasswd Basic auth): refused without a login, pushed
+// after `docker login` (the CLI sends them as X-Registry-Auth), readable with them.
+TEST_F(DaemonPushTest, PushNeedsTheLoginOfAnAuthRegistry) {
+  auto [rc, entry] = Shell("htpasswd -Bbn alice s3cret 2>/dev/null");
+  if (rc != 0 || entry.empty()) GTEST_SKIP() << "htpasswd (apache2-utils) is not installed";
+  while (!entry.empty() && (entry.back() == '\n' || entry.back() == '\r')) entry.pop_back();
+  std::string error;
+  auto reg = RegistryProcess::Start(entry, &error);
+  ASSERT_NE(reg, nullptr) << error;
+  const std::string repo = reg->domain() + "/private/busybox";
+  std::string out;
+  ASSERT_EQ(Docker("tag busybox " + repo + ":v1").first, 0);
+
+  std::tie(rc, out) = Docker("push " + repo + ":v1");
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_TRUE(Has(out, "unauthorized")) << out;
+
+  std::tie(rc, out) = Docker("login -u alice -p wrong " + reg->domain());
+  EXPECT_NE(rc, 0) << out;
+  std::tie(rc, out) = Docker("login -u alice -p s3cret " + reg->domain());
+  ASSERT_EQ(rc, 0) << out << Log();
+  EXPECT_TRUE(Has(out, "Login Succeeded")) << out;
+  std::tie(rc, out) = Docker("push " + repo + ":v1");
+  ASSERT_EQ(rc, 0) << out << Log();
+  EXPECT_TRUE(Has(out, ": Pushed\n")) << out;
+  std::string digest = PushedDigest(out, "v1");
+  ASSERT_NE(digest, "") << out;
+  std::tie(rc, out) =
+      Shell(std::string(kSkopeo) + " inspect --tls-verify=false --creds alice:s3cret " +
+            "docker://" + repo + ":v1 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(json::parse(out, nullptr, false).value("Digest", ""), digest) << out;
+  // berth's CLI with the same stored login.
+  ASSERT_EQ(Berth("tag busybox " + repo + ":v2").first, 0);
+  std::tie(rc, out) = Berth("push " + repo + ":v2");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_TRUE(Has(out, ": Layer already exists\n")) << out;
+}
+
 // An image loaded from `docker save` keeps its layer uncompressed: it goes up as-is, with the
 // Docker tar media type, and pulls back.
 TEST_F(DaemonPushTest, LoadedImageWithUncompressedLayers) {
