@@ -4,8 +4,6 @@
 // (EventBus::Close, noticed through the short EventBus::Read naps below).
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,9 +21,8 @@
 #include "daemon/query.h"
 #include "runtime/container.h"
 #include "sys/file.h"
+#include "sys/process.h"
 #include "sys/unique_fd.h"
-
-extern char** environ;
 
 namespace berth::daemon {
 namespace {
@@ -107,51 +104,6 @@ Response Logs(ContainerContext* ctx, const std::string& name, const Query& q) {
 
 // ---- top ----
 
-struct Output {
-  int status = -1;
-  std::string out, err;
-};
-
-// Runs argv (PATH lookup) and collects stdout and stderr.
-base::Result<Output> RunCommand(const std::vector<std::string>& args) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return base::Fail(base::Error::FromErrno(errno, "pipe2"));
-  sys::UniqueFd out_rd(out_pipe[0]), out_wr(out_pipe[1]);
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) return base::Fail(base::Error::FromErrno(errno, "pipe2"));
-  sys::UniqueFd err_rd(err_pipe[0]), err_wr(err_pipe[1]);
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_wr.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, err_wr.get(), 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  int err = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) return base::Fail(base::Error::FromErrno(err, "spawn " + args[0]));
-  out_wr.Reset();
-  err_wr.Reset();
-  Output o;
-  // ps writes little to stderr: reading stdout to its end first cannot block on a full stderr.
-  o.out = sys::ReadFd(out_rd.get()).value_or("");
-  o.err = sys::ReadFd(err_rd.get()).value_or("");
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return o;
-}
-
 // moby's parsePSOutput: the header's titles, and the lines whose PID is one of `pids` (plus the
 // thread lines, PID "-", that follow one of them).
 base::Result<json> ParsePsOutput(const std::string& output, const std::set<int>& pids) {
@@ -214,9 +166,9 @@ Response Top(ContainerContext* ctx, const std::string& name, const Query& q) {
       quick.push_back("-q");
       quick.push_back(list);
     }
-    auto out = RunCommand(quick);
+    auto out = sys::RunCapture(quick);
     // Some ps options (f) do not go with -q: retry without it, as dockerd does.
-    if (!out || out->status != 0) out = RunCommand(args);
+    if (!out || out->status != 0) out = sys::RunCapture(args);
     if (!out) return Response::FromError(out.error());
     if (out->status != 0) {
       std::string first = out->err.substr(0, out->err.find('\n'));

@@ -4,9 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api/build_info.h"
@@ -14,6 +12,7 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "sys/file.h"
+#include "sys/process.h"
 
 namespace berth::daemon {
 
@@ -54,27 +53,9 @@ std::string SearchPath(std::string_view name) {
 
 // The first line `init --version` prints; "" when it cannot be run.
 std::string InitVersionLine(const std::string& init) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0) return "";
-  sys::UniqueFd rd(p[0]), wr(p[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  std::string arg0 = init, arg1 = "--version";
-  char* argv[] = {arg0.data(), arg1.data(), nullptr};
-  char* envp[] = {nullptr};
-  pid_t pid = -1;
-  int err = posix_spawn(&pid, init.c_str(), &fa, nullptr, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
-  if (err != 0) return "";
-  wr.Reset();
-  std::string out = sys::ReadFd(rd.get()).value_or("");
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return out.substr(0, out.find('\n'));
+  auto run = sys::RunCapture({init, "--version"});
+  if (!run) return "";
+  return run->out.substr(0, run->out.find('\n'));
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // Process primitives.
 #include "sys/process.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,9 +13,13 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "base/strings.h"
 #include "sys/file.h"
+
+extern char** environ;
 
 namespace berth::sys {
 
@@ -101,6 +107,45 @@ base::Result<UniqueFd> PidfdOpen(pid_t pid) {
   long fd = ::syscall(SYS_pidfd_open, pid, 0);
   if (fd < 0) return Fail(Error::FromErrno(errno, fmt::format("pidfd_open {}", pid)));
   return UniqueFd(static_cast<int>(fd));
+}
+
+base::Result<CommandOutput> RunCapture(const std::vector<std::string>& args) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
+  UniqueFd out_rd(out_pipe[0]), out_wr(out_pipe[1]);
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
+  UniqueFd err_rd(err_pipe[0]), err_wr(err_pipe[1]);
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_wr.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, err_wr.get(), 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t empty;
+  sigemptyset(&empty);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  int err = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) return Fail(Error::FromErrno(err, "spawn " + args[0]));
+  out_wr.Reset();
+  err_wr.Reset();
+  CommandOutput o;
+  // Stdout is read to its end first: callers run commands that write little to stderr.
+  o.out = ReadFd(out_rd.get()).value_or("");
+  o.err = ReadFd(err_rd.get()).value_or("");
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return o;
 }
 
 }  // namespace berth::sys

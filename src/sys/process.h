@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "sys/unique_fd.h"
@@ -31,5 +32,15 @@ bool ProcessAlive(pid_t pid, uint64_t start_time);
 // "TERM", "SIGTERM", "15", "sigkill" -> number. InvalidArgument for junk.
 base::Result<int> ParseSignal(const std::string& s);
 base::Result<UniqueFd> PidfdOpen(pid_t pid);
+
+// What a command printed and how it ended (exit code, or 128+signal).
+struct CommandOutput {
+  int status = -1;
+  std::string out, err;
+};
+// Runs argv (a PATH lookup when args[0] has no '/') with stdin from /dev/null, an empty signal
+// mask and our environment, and collects stdout and stderr. For short commands that write
+// little to stderr (stdout is read to its end first). Fails only when it cannot be started.
+base::Result<CommandOutput> RunCapture(const std::vector<std::string>& args);
 
 }  // namespace berth::sys

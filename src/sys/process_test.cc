@@ -58,5 +58,17 @@ TEST(ProcessTest, CloneIntoCgroup) {
   EXPECT_EQ(rmdir(dir.c_str()), 0);
 }
 
+TEST(ProcessTest, RunCaptureCollectsOutputAndStatus) {
+  auto r = RunCapture({"sh", "-c", "echo out; echo err >&2; exit 3"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status, 3);
+  EXPECT_EQ(r->out, "out\n");
+  EXPECT_EQ(r->err, "err\n");
+  auto killed = RunCapture({"sh", "-c", "kill -TERM $$"});
+  ASSERT_TRUE(killed);
+  EXPECT_EQ(killed->status, 128 + SIGTERM);
+  EXPECT_FALSE(RunCapture({"/no/such/binary"}));
+}
+
 }  // namespace
 }  // namespace berth::sys
