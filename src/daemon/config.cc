@@ -28,6 +28,10 @@ base::Result<std::optional<DaemonFlags>> ParseDaemonFlags(int argc, const char* 
   auto* o_init = app.add_flag("--init", init, "Run an init in every container (as --init)");
   auto* o_init_path = app.add_option(
       "--init-path", init_path, "The init binary (default: berth-init next to berthd, or in PATH)");
+  bool favordynmods = false;
+  auto* o_favor = app.add_flag(
+      "--cgroup-favordynmods", favordynmods,
+      "Set favordynmods on the host's cgroup2 mount: faster starts on cgroup v1 hosts");
   app.add_option("-H,--host", f.hosts,
                  "Socket to listen on: unix://PATH, fd:// or tcp://ADDR:PORT (needs --tlsverify)");
   app.add_option("--insecure-registry", f.insecure_registries, "Registry reached over plain HTTP");
@@ -67,6 +71,7 @@ base::Result<std::optional<DaemonFlags>> ParseDaemonFlags(int argc, const char* 
   if (o_group->count()) f.group = group;
   if (o_init->count()) f.init = init;
   if (o_init_path->count()) f.init_path = init_path;
+  if (o_favor->count()) f.cgroup_favordynmods = favordynmods;
   if (o_tls->count()) f.tls = tls;
   if (o_tls_verify->count()) f.tls_verify = tls_verify;
   if (o_ca->count()) f.tls_ca_cert = tls_ca_cert;
@@ -96,6 +101,8 @@ base::Status ApplyConfigJson(std::string_view text, DaemonConfig& config,
         config.init = value.get<bool>();
       } else if (key == "init-path") {
         config.init_path = value.get<std::string>();
+      } else if (key == "cgroup-favordynmods") {
+        config.cgroup_favordynmods = value.get<bool>();
       } else if (key == "hosts") {
         config.hosts = value.get<std::vector<std::string>>();
       } else if (key == "insecure-registries") {
@@ -131,6 +138,7 @@ void ApplyFlags(const DaemonFlags& f, DaemonConfig& config) {
   if (f.group) config.group = *f.group;
   if (f.init) config.init = *f.init;
   if (f.init_path) config.init_path = *f.init_path;
+  if (f.cgroup_favordynmods) config.cgroup_favordynmods = *f.cgroup_favordynmods;
   if (!f.hosts.empty()) config.hosts = f.hosts;
   if (!f.insecure_registries.empty()) config.insecure_registries = f.insecure_registries;
   if (!f.registry_mirrors.empty()) config.registry_mirrors = f.registry_mirrors;

@@ -38,6 +38,11 @@ struct DaemonConfig {
   // else in $PATH.
   bool init = false;
   std::string init_path;
+  // "cgroup-favordynmods": at start, set favordynmods on the host's cgroup2 mount, so that
+  // container starts on cgroup v1/hybrid hosts stop waiting for an RCU grace period
+  // (runtime/cgroup/tuning.h). A host-wide kernel setting, kept after berthd exits: off unless
+  // asked for.
+  bool cgroup_favordynmods = false;
   // TCP is served only over TLS with client certificates: tcp:// hosts need tls_verify, and
   // then every TCP client must present a certificate that chains to tls_ca_cert. Unix sockets
   // stay plain (their file mode is the access control), as with dockerd.
@@ -58,6 +63,7 @@ struct DaemonFlags {
   std::optional<std::string> group;
   std::optional<bool> init;
   std::optional<std::string> init_path;
+  std::optional<bool> cgroup_favordynmods;
   std::vector<std::string> hosts;
   std::vector<std::string> insecure_registries;
   std::vector<std::string> registry_mirrors;

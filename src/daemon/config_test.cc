@@ -149,6 +149,26 @@ TEST(ConfigTest, InitKeysAndFlags) {
   EXPECT_FALSE((*f)->init_path);
 }
 
+TEST(ConfigTest, CgroupFavorDynmodsIsOptIn) {
+  DaemonConfig c;
+  EXPECT_FALSE(c.cgroup_favordynmods);
+  ASSERT_TRUE(ApplyConfigJson(R"({"cgroup-favordynmods": true})", c));
+  EXPECT_TRUE(c.cgroup_favordynmods);
+  EXPECT_EQ(ApplyConfigJson(R"({"cgroup-favordynmods": 1})", c).error().code(),
+            base::ErrorCode::kInvalidArgument);
+  auto f = Parse({"--cgroup-favordynmods=false"});
+  ASSERT_TRUE(f) << f.error().message();
+  ApplyFlags(**f, c);
+  EXPECT_FALSE(c.cgroup_favordynmods);
+  f = Parse({"--cgroup-favordynmods"});
+  ASSERT_TRUE(f);
+  ApplyFlags(**f, c);
+  EXPECT_TRUE(c.cgroup_favordynmods);
+  f = Parse({});
+  ASSERT_TRUE(f);
+  EXPECT_FALSE((*f)->cgroup_favordynmods);
+}
+
 TEST(ConfigTest, TlsFlagsAndKeys) {
   auto f = Parse({"-H", "unix:///tmp/a.sock", "-H", "tcp://127.0.0.1:2376", "--tlsverify",
                   "--tlscacert", "/c/ca.pem", "--tlscert=/c/cert.pem", "--tlskey", "/c/key.pem"});

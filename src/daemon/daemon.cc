@@ -23,6 +23,8 @@
 #include "daemon/listener.h"
 #include "daemon/server.h"
 #include "daemon/system_routes.h"
+#include "runtime/cgroup/layout.h"
+#include "runtime/cgroup/tuning.h"
 #include "sys/file.h"
 
 namespace berth::daemon {
@@ -47,6 +49,31 @@ base::Result<std::string> EngineId(const std::string& data_root) {
       b[15]);
   TRY(sys::WriteFileAtomic(path, id + "\n", 0644));
   return id;
+}
+
+// "cgroup-favordynmods" (runtime/cgroup/tuning.h). Never fatal: containers start either way.
+void ApplyCgroupTuning(const DaemonConfig& config) {
+  namespace cg = runtime::cgroup;
+  if (!config.cgroup_favordynmods) {
+    auto layout = cg::DetectHostLayout();
+    if (layout && layout->mode != cg::CgroupMode::kV2 &&
+        !cg::FavorsDynmods(layout->unified_super_options))
+      base::LogInfo(
+          "cgroup {}: each container start waits ~10 ms for the kernel to move it into its v1 "
+          "cgroups; \"cgroup-favordynmods\": true in daemon.json removes the wait",
+          cg::CgroupModeName(layout->mode));
+    return;
+  }
+  auto outcome = cg::EnableFavorDynmods();
+  if (!outcome) {
+    base::LogWarn("cgroup-favordynmods: {}", outcome.error().message());
+    return;
+  }
+  if (outcome->changed)
+    base::LogInfo("cgroup-favordynmods: set favordynmods on {} (was \"{}\")", outcome->mount_point,
+                  outcome->super_options);
+  else
+    base::LogInfo("cgroup-favordynmods: {} already has favordynmods", outcome->mount_point);
 }
 
 }  // namespace
@@ -78,6 +105,7 @@ base::Status RunDaemon(const DaemonConfig& config) {
   });
   TRY(OpenApiListeners(config, options, created_sockets));
 
+  ApplyCgroupTuning(config);
   EngineContext engine;
   engine.host = ProbeHost();
   engine.config = config;

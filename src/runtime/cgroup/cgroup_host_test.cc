@@ -17,6 +17,7 @@
 #include "runtime/cgroup/fs.h"
 #include "runtime/cgroup/layout.h"
 #include "runtime/cgroup/manager.h"
+#include "runtime/cgroup/tuning.h"
 #include "sys/file.h"
 
 namespace berth::runtime::cgroup {
@@ -330,6 +331,49 @@ TEST_F(HostCgroup, HybridHugetlbGoesThroughUnified) {
   auto st = m->Set(r);
   ASSERT_TRUE(st) << st.error().message();
   EXPECT_EQ(Read(m->Paths().at(kUnifiedKey) + "/hugetlb.2MB.max"), "4194304");
+}
+
+}  // namespace
+}  // namespace berth::runtime::cgroup
+
+namespace berth::runtime::cgroup {
+namespace {
+
+// Sets favordynmods on this host's cgroup2 mount and checks what it is for: moving a process
+// into a v1 cgroup no longer waits for an RCU grace period (not timed here: the migration must
+// simply still work) and the mount keeps its other options. Restores the options it found (on
+// Linux 6.18+ the per-threadgroup rwsem that enabling it switched on stays until reboot).
+TEST(HostFavorDynmods, SetsTheOptionAndKeepsTheOthers) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto text = sys::ReadFile("/proc/self/mountinfo");
+  ASSERT_TRUE(text);
+  auto before = DetectLayout(*text);
+  if (!before || before->unified_mount.empty()) GTEST_SKIP() << "no cgroup2 mount";
+  std::vector<std::string> original;
+  for (std::string& o : base::Split(before->unified_super_options, ','))
+    if (o != "rw" && o != "ro" && o != "seclabel" && !o.empty()) original.push_back(o);
+  auto outcome = EnableFavorDynmods();
+  if (!outcome && outcome.error().code() == base::ErrorCode::kInvalidArgument)
+    GTEST_SKIP() << "kernel without favordynmods: " << outcome.error().message();
+  ASSERT_TRUE(outcome) << outcome.error().message();
+  EXPECT_EQ(outcome->mount_point, before->unified_mount);
+  EXPECT_EQ(outcome->changed, !FavorsDynmods(before->unified_super_options));
+  auto after = DetectLayout(*sys::ReadFile("/proc/self/mountinfo"));
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(FavorsDynmods(after->unified_super_options)) << after->unified_super_options;
+  for (const std::string& o : original)
+    EXPECT_NE(after->unified_super_options.find(o), std::string::npos) << o;
+  // A second call finds it set.
+  auto again = EnableFavorDynmods();
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changed);
+  if (outcome->changed) {
+    auto st = ReconfigureCgroup2(before->unified_mount, original);
+    ASSERT_TRUE(st) << st.error().message();
+    auto restored = DetectLayout(*sys::ReadFile("/proc/self/mountinfo"));
+    ASSERT_TRUE(restored);
+    EXPECT_EQ(restored->unified_super_options, before->unified_super_options);
+  }
 }
 
 }  // namespace

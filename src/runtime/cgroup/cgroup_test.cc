@@ -14,6 +14,7 @@
 #include "runtime/cgroup/fs.h"
 #include "runtime/cgroup/layout.h"
 #include "runtime/cgroup/manager.h"
+#include "runtime/cgroup/tuning.h"
 #include "sys/file.h"
 
 namespace berth::runtime::cgroup {
@@ -91,6 +92,31 @@ constexpr const char* kV1Mountinfo =
 constexpr const char* kV2Mountinfo =
     "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
     "rw,nsdelegate,memory_recursiveprot\n";
+
+TEST(DetectLayout, KeepsTheUnifiedSuperOptions) {
+  auto hybrid = DetectLayout(kHybridMountinfo);
+  ASSERT_TRUE(hybrid);
+  EXPECT_EQ(hybrid->unified_super_options, "rw");
+  auto v2 = DetectLayout(kV2Mountinfo);
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(v2->unified_super_options, "rw,nsdelegate,memory_recursiveprot");
+  auto v1 = DetectLayout(kV1Mountinfo);
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(v1->unified_super_options, "");
+}
+
+TEST(FavorDynmods, KeepsEveryOtherOptionAndAddsItOnce) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(FavorDynmodsOptions("rw"), V{"favordynmods"});
+  EXPECT_EQ(FavorDynmodsOptions("rw,nsdelegate,memory_recursiveprot"),
+            (V{"nsdelegate", "memory_recursiveprot", "favordynmods"}));
+  EXPECT_EQ(FavorDynmodsOptions("rw,seclabel,nsdelegate,favordynmods"),
+            (V{"nsdelegate", "favordynmods"}));
+  EXPECT_EQ(FavorDynmodsOptions(""), V{"favordynmods"});
+  EXPECT_TRUE(FavorsDynmods("rw,nsdelegate,favordynmods"));
+  EXPECT_FALSE(FavorsDynmods("rw,nsdelegate"));
+  EXPECT_FALSE(FavorsDynmods("rw,nofavordynmods"));
+}
 
 TEST(DetectLayout, Hybrid) {
   auto layout = DetectLayout(kHybridMountinfo);

@@ -6,6 +6,7 @@
 #include <sys/statfs.h>
 
 #include <cerrno>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -65,6 +66,7 @@ bool IsAtOrBelow(std::string_view path, std::string_view root) {
 Result<CgroupLayout> DetectLayout(std::string_view mountinfo_text, std::string_view cgroup_root) {
   CgroupLayout layout;
   std::string unified_at_root, unified_below;
+  std::map<std::string, std::string> unified_options;  // cgroup2 mount point -> super options
   for (std::string_view line : base::SplitNonEmpty(mountinfo_text, '\n')) {
     // id parent maj:min root mount_point options [optional...] - fstype source super_options
     std::vector<std::string> f = base::SplitNonEmpty(line, ' ');
@@ -81,13 +83,14 @@ Result<CgroupLayout> DetectLayout(std::string_view mountinfo_text, std::string_v
     if (fstype != "cgroup" && fstype != "cgroup2") continue;
     std::string mount_point = Unescape(f[4]);
     if (!IsAtOrBelow(mount_point, cgroup_root)) continue;
+    std::string super_options = dash + 3 < f.size() ? f[dash + 3] : "";
     if (fstype == "cgroup2") {
       std::string& slot = mount_point == cgroup_root ? unified_at_root : unified_below;
       if (slot.empty()) slot = mount_point;
+      unified_options.try_emplace(mount_point, super_options);
       continue;
     }
     std::string root = Unescape(f[3]);
-    std::string super_options = dash + 3 < f.size() ? f[dash + 3] : "";
     for (const std::string& opt : base::Split(super_options, ',')) {
       if (kV1Controllers.count(opt) == 0 && !opt.starts_with("name=")) continue;
       // The first mount of a hierarchy wins; later ones are usually bind mounts of it.
@@ -108,6 +111,8 @@ Result<CgroupLayout> DetectLayout(std::string_view mountinfo_text, std::string_v
     return Fail(
         Error::NotFound(fmt::format("no cgroup filesystem mounted under \"{}\"", cgroup_root)));
   }
+  if (!layout.unified_mount.empty())
+    layout.unified_super_options = unified_options[layout.unified_mount];
   return layout;
 }
 
@@ -123,6 +128,7 @@ Result<CgroupLayout> DetectHostLayoutUncached() {
     return st.f_type == CGROUP2_SUPER_MAGIC;
   };
   if (TRY(is_cgroup2(kRoot))) {
+    if (layout.unified_mount != kRoot) layout.unified_super_options.clear();
     layout.mode = CgroupMode::kV2;
     layout.unified_mount = kRoot;
     layout.v1_mounts.clear();
@@ -135,6 +141,7 @@ Result<CgroupLayout> DetectHostLayoutUncached() {
     base::LogWarn("\"{}\" is not a cgroup2 mount; using cgroup v1 only", layout.unified_mount);
     layout.mode = CgroupMode::kV1;
     layout.unified_mount.clear();
+    layout.unified_super_options.clear();
   }
   return layout;
 }

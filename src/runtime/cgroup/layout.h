@@ -30,6 +30,8 @@ struct CgroupLayout {
   std::map<std::string, V1Mount> v1_mounts;
   // The cgroup2 mount point; empty in pure v1.
   std::string unified_mount;
+  // Its superblock options as mountinfo shows them ("rw,nsdelegate,memory_recursiveprot").
+  std::string unified_super_options;
 };
 
 // Parses /proc/self/mountinfo text. Only mounts at or below cgroup_root count (a container's
