@@ -5,9 +5,9 @@ set(_berth_sec_dir ${CMAKE_CURRENT_LIST_DIR})
 add_library(berth_runtime_security
   ${_berth_sec_dir}/seccomp.cc
   ${_berth_sec_dir}/capabilities.cc)
-target_link_libraries(berth_runtime_security
-  PUBLIC berth_sys berth_oci
-  PRIVATE PkgConfig::SECCOMP PkgConfig::LIBCAP)
+target_link_libraries(berth_runtime_security PUBLIC berth_sys berth_oci)
+berth_link_per_exe(berth_runtime_security PRIVATE PkgConfig::SECCOMP "${BERTH_seccomp_ARCHIVE}")
+berth_link_per_exe(berth_runtime_security PRIVATE PkgConfig::LIBCAP "${BERTH_cap_ARCHIVE}")
 
 # Both load filters / change capabilities in forked children and need root.
 berth_test(runtime_seccomp_test
