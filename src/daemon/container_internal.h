@@ -27,8 +27,9 @@ struct Paths {
 Paths PathsOf(const ContainerContext* ctx, const std::string& id);
 
 // Brings rec.state up to date with the shim's state dir: exit.json = exited; a shim that died
-// without writing it (SIGKILLed) = exited with 255. Persists a change.
-void Refresh(const ContainerContext* ctx, ContainerRecord& rec);
+// without writing it (SIGKILLed) = exited with 255. Persists a change unless `persist` is false
+// (the caller persists the record itself, or removes it).
+void Refresh(const ContainerContext* ctx, ContainerRecord& rec, bool persist = true);
 // Find() then Refresh().
 base::Result<ContainerRecord> FindFresh(const ContainerContext* ctx, const std::string& name);
 // Polls for the container to stop running; false on timeout (negative: none).
@@ -77,8 +78,9 @@ base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const st
                            int timeout);
 
 // Publishes "die" for the run that just ended, once: the monitor and StopContainer both call
-// it (under OpLock); state.exit_reported remembers it was done.
-void ReportExit(ContainerContext* ctx, ContainerRecord& rec);
+// it (under OpLock); state.exit_reported remembers it was done (persisted unless `persist` is
+// false: the record is about to be removed).
+void ReportExit(ContainerContext* ctx, ContainerRecord& rec, bool persist = true);
 
 // Removes a stopped container: rootfs mount, snapshot, bundle, state and data dirs, pending
 // attach connections, the record; publishes "destroy". The caller holds OpLock(id).

@@ -175,14 +175,22 @@ void ContainerMonitor::OnExit(const std::string& id) {
     auto found = ctx_->containers->Find(id);
     if (!found || found->id != id) return;  // removed meanwhile
     ContainerRecord rec = *found;
-    Refresh(ctx_, rec);
+    // One write of the record for the exit and its "die" below, none when AutoRemove deletes
+    // it: each is an fsync on the way from a container's exit to `run --rm` returning. A crash
+    // before the write finds the shim's exit.json again at the next start.
+    bool was_running = rec.state.status == "running";
+    Refresh(ctx_, rec, /*persist=*/false);
     if (rec.state.status == "running" || rec.state.status == "paused") {
       // The shim we watched is gone yet the state says running: a newer run (restart) owns it.
       return;
     }
     UnmountRootfs(PathsOf(ctx_, id).rootfs);
-    ReportExit(ctx_, rec);
     spec::RestartPolicy policy = PolicyOf(rec, &auto_remove);
+    if (!auto_remove && rec.state.exit_reported && was_running) {
+      if (auto st = ctx_->containers->Update(rec); !st)
+        base::LogWarn("container {}: {}", id, st.error().message());
+    }
+    ReportExit(ctx_, rec, /*persist=*/!auto_remove);
     if (auto_remove) {
       if (auto st = RemoveContainer(ctx_, rec); !st)
         base::LogWarn("auto-remove {}: {}", id, st.error().message());

@@ -58,7 +58,7 @@ Paths PathsOf(const ContainerContext* ctx, const std::string& id) {
 
 // Brings rec.state up to date with the shim's state dir: exit.json = exited; a shim that died
 // without writing it (SIGKILLed) = exited with 255. Persists a change.
-void Refresh(const ContainerContext* ctx, ContainerRecord& rec) {
+void Refresh(const ContainerContext* ctx, ContainerRecord& rec, bool persist) {
   if (rec.state.status != "running") return;
   Paths p = PathsOf(ctx, rec.id);
   if (auto text = sys::ReadFile(p.state + "/exit.json")) {
@@ -76,7 +76,7 @@ void Refresh(const ContainerContext* ctx, ContainerRecord& rec) {
     int shim_pid = pid_text ? std::atoi(std::string(base::Trim(*pid_text)).c_str()) : 0;
     if (shim_pid > 0 && (kill(shim_pid, 0) == 0 || errno == EPERM)) return;
     // The shim writes exit.json before it removes shim.pid; check again to close that window.
-    if (sys::ReadFile(p.state + "/exit.json")) return Refresh(ctx, rec);
+    if (sys::ReadFile(p.state + "/exit.json")) return Refresh(ctx, rec, persist);
     rec.state.exit_code = 255;
     rec.state.error = "container monitor (berth-shim) died";
     rec.state.finished_at = base::NowRfc3339Nano();
@@ -84,6 +84,7 @@ void Refresh(const ContainerContext* ctx, ContainerRecord& rec) {
   rec.state.status = "exited";
   rec.state.pid = 0;
   rec.state.paused = false;
+  if (!persist) return;
   if (auto st = ctx->containers->Update(rec); !st)
     base::LogWarn("container {}: {}", rec.id, st.error().message());
 }
@@ -267,10 +268,10 @@ base::Status StopContainer(ContainerContext* ctx, ContainerRecord& rec, const st
   return {};
 }
 
-void ReportExit(ContainerContext* ctx, ContainerRecord& rec) {
+void ReportExit(ContainerContext* ctx, ContainerRecord& rec, bool persist) {
   if (rec.state.exit_reported) return;
   rec.state.exit_reported = true;
-  (void)ctx->containers->Update(rec);
+  if (persist) (void)ctx->containers->Update(rec);
   PublishContainerEvent(ctx, rec, "die", {{"exitCode", std::to_string(rec.state.exit_code)}});
 }
 

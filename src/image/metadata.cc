@@ -768,10 +768,17 @@ Result<int64_t> MetadataStore::DecSnapshotRef(const Digest& chain_id) {
   return n;
 }
 
-Status MetadataStore::DeleteSnapshot(const Digest& chain_id) {
+Status MetadataStore::DeleteSnapshot(const Digest& chain_id, bool release_one) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("delete snapshot {}", chain_id.ToString());
   auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
+  if (release_one) {
+    auto s = TRY_CTX(Stmt::Prepare(db_,
+                                   "UPDATE snapshots SET refcount = refcount - 1 "
+                                   "WHERE chain_id = ?1 AND refcount > 0"),
+                     ctx);
+    TRY_CTX(s.Bind(1, chain_id).Run(), ctx);
+  }
   {
     auto s =
         TRY_CTX(Stmt::Prepare(db_,

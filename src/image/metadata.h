@@ -134,7 +134,9 @@ class MetadataStore {
   base::Result<int64_t> IncSnapshotRef(const oci::Digest& chain_id);
   base::Result<int64_t> DecSnapshotRef(const oci::Digest& chain_id);
   // Conflict while the snapshot is counted, has children, or is a layer of an image.
-  base::Status DeleteSnapshot(const oci::Digest& chain_id);
+  // `release_one` first drops one reference in the same transaction (one commit, one sync):
+  // the last holder deleting what it held.
+  base::Status DeleteSnapshot(const oci::Digest& chain_id, bool release_one = false);
   // Snapshots that nothing holds, directly or through a descendant: children before parents, so
   // deleting them in order succeeds.
   base::Result<std::vector<SnapshotRecord>> UnreferencedSnapshots();

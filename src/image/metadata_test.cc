@@ -264,6 +264,11 @@ TEST_F(MetadataTest, Snapshots) {
   EXPECT_EQ(store_->DeleteSnapshot(top.chain_id).error().code(), ErrorCode::kConflict);
   EXPECT_EQ(store_->DeleteSnapshot(base.chain_id).error().code(), ErrorCode::kConflict);
   EXPECT_TRUE(store_->UnreferencedSnapshots()->empty());
+  // Dropping one of two references is not enough, and the failed delete keeps the reference.
+  EXPECT_EQ(*store_->IncSnapshotRef(top.chain_id), 2);
+  EXPECT_EQ(store_->DeleteSnapshot(top.chain_id, /*release_one=*/true).error().code(),
+            ErrorCode::kConflict);
+  EXPECT_EQ(*store_->DecSnapshotRef(top.chain_id), 1);
 
   EXPECT_EQ(*store_->DecSnapshotRef(top.chain_id), 0);
   EXPECT_EQ(store_->DecSnapshotRef(top.chain_id).error().code(), ErrorCode::kInvalidArgument);
@@ -281,6 +286,12 @@ TEST_F(MetadataTest, Snapshots) {
   for (const auto& s : *free) ASSERT_TRUE(store_->DeleteSnapshot(s.chain_id));
   EXPECT_TRUE(store_->ListSnapshots()->empty());
   EXPECT_EQ(store_->DeleteSnapshot(base.chain_id).error().code(), ErrorCode::kNotFound);
+
+  // The last holder releases and deletes in one go.
+  ASSERT_TRUE(store_->PutSnapshot(base));
+  EXPECT_EQ(*store_->IncSnapshotRef(base.chain_id), 1);
+  ASSERT_TRUE(store_->DeleteSnapshot(base.chain_id, /*release_one=*/true));
+  EXPECT_TRUE(store_->ListSnapshots()->empty());
 }
 
 TEST_F(MetadataTest, ReopenKeepsData) {

@@ -787,7 +787,9 @@ base::Status Shim::Finish() {
   std::string json =
       fmt::format("{{\"exit_code\":{},\"signal\":{},\"oom_killed\":{},\"finished_at\":\"{}\"}}\n",
                   code, signal, oom ? "true" : "false", FormatLogTime(ts, tbuf));
-  auto written = sys::WriteFileAtomic(Path("exit.json"), json, 0600);
+  // Not fsynced: the state dir lives in the exec root, runtime state that a reboot clears (the
+  // containers are gone then too); a crash of berthd or of this shim keeps the page cache.
+  auto written = sys::WriteFileReplace(Path("exit.json"), json, 0600);
   if (written) ::unlink(Path("shim.pid").c_str());
   if (o_.exec) close_clients();
   if (!written) return written;

@@ -214,8 +214,7 @@ Status Snapshotter::RemoveContainer(const std::string& key) {
   auto ctx = "remove container snapshot \"" + key + "\"";
   oci::Digest id = ContainerId(key);
   auto rec = TRY_CTX(meta_->GetSnapshot(id), ctx);
-  if (rec.refcount > 0) TRY_CTX(meta_->DecSnapshotRef(id), ctx);
-  TRY_CTX(meta_->DeleteSnapshot(id), ctx);
+  TRY_CTX(meta_->DeleteSnapshot(id, /*release_one=*/rec.refcount > 0), ctx);
   TRY_CTX(sys::RemoveAll(root_ + "/" + rec.key), ctx);
   return {};
 }
