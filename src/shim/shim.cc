@@ -48,6 +48,9 @@ namespace {
 constexpr size_t kClientBufferLimit = 1 << 20;   // a reader this far behind is dropped
 constexpr size_t kStdinBufferLimit = 256 << 10;  // stop reading clients until stdin drains
 constexpr int kDrainAfterExitMs = 2000;          // orphans may hold the pipes open
+// How long the loop must have been idle before the setup pages are given back
+// (TrimResidentPages): a short-lived container exits first and never pays for it.
+constexpr int kTrimWhenIdleMs = 100;
 // Exec mode: output stops being read while an attach client has this much unsent (berthd
 // relays it to a `docker exec` that may be piped into a slow reader: nothing may be lost).
 constexpr size_t kExecClientHighWater = 256 << 10;
@@ -111,7 +114,9 @@ class Shim {
       : o_(o), runtime_(runtime::RuntimeOptions{o.runtime_root, false}) {}
 
   base::Status Setup();
-  void Loop();
+  // Runs until the container has exited and its output is drained. `on_idle` runs once, the
+  // first time nothing happened for kTrimWhenIdleMs while the container runs.
+  void Loop(void (*on_idle)());
   base::Status Finish();
   // Setup failed after the container was launched: take it down again.
   void Abort();
@@ -386,11 +391,11 @@ void Shim::ExtendDeadline() {
 
 bool Shim::OutputDone() const { return o_.tty ? !pty_ : !stdout_ && !stderr_; }
 
-void Shim::Loop() {
+void Shim::Loop(void (*on_idle)()) {
   struct epoll_event evs[16];
   uint64_t seen = progress_;
   while (true) {
-    int timeout = -1;
+    int timeout = on_idle ? kTrimWhenIdleMs : -1;
     if (o_.exec) {
       UpdateOutputInterest();
       // Output still flowing to a slow reader after the exit: not a stuck orphan.
@@ -411,6 +416,10 @@ void Shim::Loop() {
     if (n < 0) {
       if (errno == EINTR) continue;
       return;  // cannot happen with a valid epoll fd; do not spin
+    }
+    if (n == 0 && on_idle && !exited_) {
+      on_idle();
+      on_idle = nullptr;
     }
     for (int i = 0; i < n; ++i) {
       auto kind = static_cast<Kind>(evs[i].data.u64 >> 32);
@@ -917,8 +926,9 @@ int RunShim(const ShimOptions& options, int ready_fd) {
     return 1;
   }
   report("ok\n");
-  TrimResidentPages();
-  shim.Loop();
+  // Not at once: the first moments belong to the container (a `run --rm ... true` has exited
+  // before the smaps text would have been read).
+  shim.Loop(&TrimResidentPages);
   if (auto st = shim.Finish(); !st) return 1;
   return 0;
 }
