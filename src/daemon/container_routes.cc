@@ -116,7 +116,10 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   rec.created = base::NowRfc3339Nano();
   rec.request = req.body.empty() ? "{}" : req.body;
   rec.tty = cr.config.tty;
+  rec.auto_remove = cr.host_config.auto_remove;
   Paths p = PathsOf(ctx, rec.id);
+  // A --rm container's files are not synced (ContainerRecord::auto_remove).
+  auto write_file = rec.auto_remove ? sys::WriteFileReplace : sys::WriteFileAtomic;
 
   // Everything below is undone on failure, so a refused create leaves nothing behind.
   bool snapshot = false;
@@ -153,7 +156,7 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   for (auto [path, text] :
        {std::pair{cp.hostname_file, hostname + "\n"}, std::pair{cp.hosts_file, HostsFile(hostname)},
         std::pair{cp.resolv_conf_file, resolv}}) {
-    if (auto st = sys::WriteFileAtomic(path, text, 0644); !st) return fail(st.error());
+    if (auto st = write_file(path, text, 0644); !st) return fail(st.error());
   }
 
   // No container networking yet: the default (bridge) network is a private, empty netns.
@@ -204,9 +207,7 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
     rec.path = args[command];
     rec.args.assign(args.begin() + long(command) + 1, args.end());
   }
-  if (auto st =
-          sys::WriteFileAtomic(p.bundle + "/config.json", oci::SerializeSpec(*oci_spec), 0600);
-      !st)
+  if (auto st = write_file(p.bundle + "/config.json", oci::SerializeSpec(*oci_spec), 0600); !st)
     return fail(st.error());
   if (auto st = ctx->containers->Add(rec); !st) return fail(st.error());
   base::LogInfo("created container {} ({})", rec.id, rec.name);

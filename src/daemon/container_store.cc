@@ -25,6 +25,7 @@ std::string SerializeRecord(const ContainerRecord& r) {
             {"tty", r.tty},
             {"restart_count", r.restart_count},
             {"manually_stopped", r.manually_stopped},
+            {"auto_remove", r.auto_remove},
             {"state",
              {{"status", r.state.status},
               {"paused", r.state.paused},
@@ -53,6 +54,7 @@ base::Result<ContainerRecord> ParseRecord(std::string_view text) {
     r.tty = j.value("tty", false);
     r.restart_count = j.value("restart_count", 0);
     r.manually_stopped = j.value("manually_stopped", false);
+    r.auto_remove = j.value("auto_remove", false);
     const json& s = j.at("state");
     r.state.status = s.value("status", "created");
     r.state.paused = s.value("paused", false);
@@ -85,7 +87,9 @@ base::Result<std::unique_ptr<ContainerStore>> ContainerStore::Open(std::string r
 }
 
 base::Status ContainerStore::Persist(const ContainerRecord& r) const {
-  return sys::WriteFileAtomic(Dir(r.id) + "/config.json", SerializeRecord(r), 0600);
+  std::string path = Dir(r.id) + "/config.json";
+  if (r.auto_remove) return sys::WriteFileReplace(path, SerializeRecord(r), 0600);
+  return sys::WriteFileAtomic(path, SerializeRecord(r), 0600);
 }
 
 base::Status ContainerStore::Add(const ContainerRecord& record) {

@@ -46,6 +46,10 @@ struct ContainerRecord {
   ContainerState state;
   int restart_count = 0;          // starts by the restart policy since the last API start
   bool manually_stopped = false;  // stop/kill through the API: no restart until started again
+  // HostConfig.AutoRemove: the container is removed when it exits, so its files are written
+  // without fsync. A power loss ends it as surely as its exit would; a record torn by one is
+  // skipped (with a warning) when the store opens.
+  bool auto_remove = false;
 };
 
 class ContainerStore {
