@@ -102,6 +102,13 @@ base::Status WriteFileReplace(const std::string& path, std::string_view data, mo
 
 base::Status MkdirAll(const std::string& path, mode_t mode) {
   if (path.empty()) return {};
+  // The common case first: the parent exists (one mkdir), or the whole path does (one mkdir
+  // and one stat). Walking from "/" costs a failed mkdir per component on every call.
+  if (::mkdir(path.c_str(), mode) == 0) return {};
+  if (errno == EEXIST) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
+  }
   std::string cur;
   size_t i = 0;
   while (i <= path.size()) {

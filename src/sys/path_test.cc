@@ -32,6 +32,22 @@ class RootTest : public ::testing::Test {
   UniqueFd root_;
 };
 
+TEST_F(RootTest, MkdirAllCreatesWhatIsMissingAndRefusesAFile) {
+  EXPECT_TRUE(MkdirAll(dir_ + "/root/sub"));          // all there
+  EXPECT_TRUE(MkdirAll(dir_ + "/root/sub/one"));      // the parent is there
+  EXPECT_TRUE(MkdirAll(dir_ + "/root/a/b/c", 0700));  // several levels missing
+  struct stat st;
+  ASSERT_EQ(::stat((dir_ + "/root/a/b/c").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_TRUE(WriteFileReplace(dir_ + "/root/file", "x"));
+  auto st1 = MkdirAll(dir_ + "/root/file");
+  ASSERT_FALSE(st1);
+  EXPECT_NE(st1.error().message().find("Not a directory"), std::string::npos)
+      << st1.error().message();
+  EXPECT_FALSE(MkdirAll(dir_ + "/root/file/below"));
+}
+
 // A symlink to "/" inside the root resolves to the root itself, never the host.
 TEST_F(RootTest, SymlinkEscapeStaysInside) {
   ASSERT_EQ(::symlink("/", (dir_ + "/root/evil").c_str()), 0);
