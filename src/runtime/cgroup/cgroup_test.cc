@@ -591,8 +591,9 @@ TEST_F(V1Fake, SetWritesLimits) {
   EXPECT_EQ(Get("pids/berth/c1/pids.max"), "max");
   EXPECT_EQ(Get("blkio/berth/c1/blkio.bfq.weight"), "300");
   EXPECT_EQ(Get("blkio/berth/c1/blkio.throttle.read_bps_device"), "8:0 1048576");
-  EXPECT_EQ(Get("devices/berth/c1/devices.deny"), "a");
-  EXPECT_EQ(Get("devices/berth/c1/devices.allow"), "c 136:* rw");  // the last rule written
+  // One write per rule, in order, through one open file each.
+  EXPECT_EQ(Get("devices/berth/c1/devices.deny"), "a\n");
+  EXPECT_EQ(Get("devices/berth/c1/devices.allow"), "c 1:3 rwm\nc 136:* rw\n");
 }
 
 TEST_F(V1Fake, MissingControllerIsAnErrorOnlyWhenUsed) {

@@ -2,6 +2,7 @@
 // same path joined in the cgroup2 hierarchy so v2-aware tools see the container and hugetlb,
 // when only cgroup2 offers it, can still be limited. Write order and quirks follow runc 1.1
 // (libcontainer/cgroups/fs).
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -14,6 +15,8 @@
 #include "base/strings.h"
 #include "runtime/cgroup/backends.h"
 #include "runtime/cgroup/fs.h"
+#include "sys/file.h"
+#include "sys/unique_fd.h"
 
 namespace berth::runtime::cgroup::internal {
 
@@ -121,9 +124,18 @@ class V1Manager : public Manager {
     }
     if (!r.devices.empty()) {
       const std::string d = TRY(Require("devices", "devices"));
-      for (const oci::DeviceRule& rule : r.devices)
-        TRY(WriteFile(d, rule.allow ? "devices.allow" : "devices.deny",
-                      TRY(DeviceRuleString(rule))));
+      // Each write() is one rule, so each file is opened once for all of them (Docker's
+      // defaults are some twenty rules: forty syscalls fewer on every container start).
+      sys::UniqueFd allow, deny;
+      for (const oci::DeviceRule& rule : r.devices) {
+        sys::UniqueFd& fd = rule.allow ? allow : deny;
+        const char* file = rule.allow ? "devices.allow" : "devices.deny";
+        if (!fd) fd = TRY(sys::Open(JoinPath(d, file), O_WRONLY | O_CLOEXEC));
+        std::string line = TRY(DeviceRuleString(rule)) + "\n";
+        if (::write(fd.get(), line.data(), line.size()) < 0)
+          return Fail(Error::FromErrno(
+              errno, fmt::format("write \"{}\" to \"{}\"", base::Trim(line), JoinPath(d, file))));
+      }
     }
     if (r.memory) TRY(SetMemory(*r.memory));
     if (r.cpu) TRY(SetCpu(*r.cpu));
