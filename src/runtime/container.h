@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct CreateOptions {
   std::string console_socket;
   bool no_pivot = false;
   int preserve_fds = 0;
+  // The bundle's config.json as the caller already read and parsed it (berth-shim checks it
+  // before the launch): used instead of reading and parsing the file a second time.
+  std::optional<oci::Spec> spec;
+  std::string config_text;  // with `spec`: the text it was parsed from
 };
 
 struct ExecOptions {

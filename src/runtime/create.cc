@@ -144,8 +144,10 @@ base::Status WritePidFile(const std::string& path, pid_t pid) {
 
 base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opts, Mode mode) {
   std::string bundle = TRY_CTX(AbsPath(opts.bundle), "bundle");
-  auto config_text = TRY_CTX(sys::ReadFile(bundle + "/config.json"), "loading config.json");
-  oci::Spec spec = TRY_CTX(oci::ParseSpec(config_text), "config.json");
+  std::string config_text =
+      opts.spec ? opts.config_text
+                : TRY_CTX(sys::ReadFile(bundle + "/config.json"), "loading config.json");
+  oci::Spec spec = opts.spec ? *opts.spec : TRY_CTX(oci::ParseSpec(config_text), "config.json");
   TRY_CTX(oci::ValidateSpec(spec), "config.json");
   if (!spec.process || spec.process->args.empty())
     return Fail(Error::InvalidArgument("config.json: process.args must not be empty"));

@@ -168,6 +168,9 @@ class Shim {
   bool stdin_close_pending_ = false;
   bool clients_paused_ = false;
   bool launched_ = false;
+  // config.json as Setup read and checked it, until LaunchContainer hands it to the runtime.
+  std::string bundle_text_;
+  std::optional<oci::Spec> bundle_spec_;
   bool output_paused_ = false;
   uint64_t progress_ = 0;  // bytes moved from the process's output to clients, or read
   pid_t init_pid_ = 0;
@@ -242,6 +245,9 @@ base::Status Shim::Setup() {
     if (terminal != o_.tty)
       return Fail(Error::InvalidArgument(
           fmt::format("--tty={} but the bundle's process.terminal is {}", o_.tty, terminal)));
+    // The launch takes both: the runtime reads and parses no second copy.
+    bundle_text_ = std::move(text);
+    bundle_spec_ = std::move(spec);
   }
   if (!o_.log_path.empty()) {
     JsonFileLog::Options lo;
@@ -316,6 +322,9 @@ base::Status Shim::LaunchContainer() {
   runtime::CreateOptions co;
   co.id = o_.id;
   co.bundle = o_.bundle;
+  co.config_text = std::move(bundle_text_);
+  co.spec = std::move(bundle_spec_);
+  bundle_spec_.reset();
   auto launched = TRY(runtime_.Launch(co));
   launched_ = true;
   init_pid_ = launched.pid;
