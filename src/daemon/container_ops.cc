@@ -304,7 +304,7 @@ base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) 
   Paths p = PathsOf(ctx, rec.id);
   EndExecs(ctx, rec.id);
   UnmountRootfs(p.rootfs);
-  if (auto st = ctx->images->snapshots->RemoveContainer(rec.id);
+  if (auto st = ctx->images->snapshots->RemoveContainer(rec.id, !rec.auto_remove);
       !st && st.error().code() != base::ErrorCode::kNotFound)
     return st;
   for (const std::string& dir : {ctx->exec_root + "/containers/" + rec.id, p.state, p.data}) {

@@ -135,7 +135,8 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
 
   std::optional<oci::Digest> parent;
   if (!image.layers.empty()) parent = image.layers.back().chain_id;
-  if (auto m = ctx->images->snapshots->PrepareContainer(rec.id, parent); !m) return fail(m.error());
+  if (auto m = ctx->images->snapshots->PrepareContainer(rec.id, parent, !rec.auto_remove); !m)
+    return fail(m.error());
   snapshot = true;
   if (auto st = sys::MkdirAll(p.rootfs, 0755); !st) return fail(st.error());
   if (auto st = sys::MkdirAll(p.data, 0710); !st) return fail(st.error());

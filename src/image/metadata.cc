@@ -239,6 +239,24 @@ class Tx {
   sqlite3* db_;
 };
 
+// While alive, commits on `db` are not synced (PRAGMA synchronous=OFF) when `relaxed`; FULL
+// again afterwards. WAL keeps the database consistent either way: a power loss can only drop
+// the unsynced commits at the tail. Declared before the Tx, so the Tx ends first.
+class RelaxedSync {
+ public:
+  RelaxedSync(sqlite3* db, bool relaxed) : db_(relaxed ? db : nullptr) {
+    if (db_) (void)Exec(db_, "PRAGMA synchronous=OFF");
+  }
+  ~RelaxedSync() {
+    if (db_) (void)Exec(db_, "PRAGMA synchronous=FULL");
+  }
+  RelaxedSync(const RelaxedSync&) = delete;
+  RelaxedSync& operator=(const RelaxedSync&) = delete;
+
+ private:
+  sqlite3* db_;
+};
+
 Error ImageNotFound(const Digest& id) {
   return Error::NotFound(fmt::format("image {} not found", id.ToString()));
 }
@@ -688,12 +706,13 @@ Result<int> MetadataStore::DeleteExpiredLeases() {
 // ---------------------------------------------------------------------------------------------
 // Snapshots
 
-Status MetadataStore::PutSnapshot(const SnapshotRecord& snap) {
+Status MetadataStore::PutSnapshot(const SnapshotRecord& snap, bool durable) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("put snapshot {}", snap.chain_id.ToString());
   if (snap.chain_id.empty() || snap.key.empty())
     return Fail(Error::InvalidArgument(ctx + ": chain ID and key are required"));
   if (snap.refcount < 0) return Fail(Error::InvalidArgument(ctx + ": negative refcount"));
+  RelaxedSync relaxed(db_, !durable);
   auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
   if (snap.parent) {
     auto s = TRY_CTX(Stmt::Prepare(db_, "SELECT 1 FROM snapshots WHERE chain_id = ?1"), ctx);
@@ -768,9 +787,10 @@ Result<int64_t> MetadataStore::DecSnapshotRef(const Digest& chain_id) {
   return n;
 }
 
-Status MetadataStore::DeleteSnapshot(const Digest& chain_id, bool release_one) {
+Status MetadataStore::DeleteSnapshot(const Digest& chain_id, bool release_one, bool durable) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("delete snapshot {}", chain_id.ToString());
+  RelaxedSync relaxed(db_, !durable);
   auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
   if (release_one) {
     auto s = TRY_CTX(Stmt::Prepare(db_,

@@ -127,7 +127,9 @@ class MetadataStore {
 
   // --- snapshots ------------------------------------------------------------------------------
   // AlreadyExists when the chain ID or key is taken; NotFound when the parent is unknown.
-  base::Status PutSnapshot(const SnapshotRecord& snapshot);
+  // `durable` false: the commit is not synced (a --rm container's writable layer, which a power
+  // loss ends anyway); the next synced commit makes it durable with everything before it.
+  base::Status PutSnapshot(const SnapshotRecord& snapshot, bool durable = true);
   base::Result<SnapshotRecord> GetSnapshot(const oci::Digest& chain_id);
   base::Result<std::vector<SnapshotRecord>> ListSnapshots();
   // Return the new count. Decrementing a zero count is InvalidArgument.
@@ -136,7 +138,8 @@ class MetadataStore {
   // Conflict while the snapshot is counted, has children, or is a layer of an image.
   // `release_one` first drops one reference in the same transaction (one commit, one sync):
   // the last holder deleting what it held.
-  base::Status DeleteSnapshot(const oci::Digest& chain_id, bool release_one = false);
+  base::Status DeleteSnapshot(const oci::Digest& chain_id, bool release_one = false,
+                              bool durable = true);
   // Snapshots that nothing holds, directly or through a descendant: children before parents, so
   // deleting them in order succeeds.
   base::Result<std::vector<SnapshotRecord>> UnreferencedSnapshots();

@@ -294,6 +294,18 @@ TEST_F(MetadataTest, Snapshots) {
   EXPECT_TRUE(store_->ListSnapshots()->empty());
 }
 
+TEST_F(MetadataTest, UnsyncedSnapshotCommitsBehaveTheSame) {
+  SnapshotRecord rec{.chain_id = D("container"), .key = "c", .refcount = 1};
+  ASSERT_TRUE(store_->PutSnapshot(rec, /*durable=*/false));
+  EXPECT_EQ(*store_->GetSnapshot(rec.chain_id), rec);
+  // A synced commit after it still works (the connection is back to FULL).
+  ASSERT_TRUE(store_->PutSnapshot({.chain_id = D("other"), .key = "o"}));
+  EXPECT_EQ(store_->PutSnapshot(rec, false).error().code(), ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(store_->DeleteSnapshot(rec.chain_id, /*release_one=*/true, /*durable=*/false));
+  EXPECT_EQ(store_->GetSnapshot(rec.chain_id).error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListSnapshots()->size(), 1u);
+}
+
 TEST_F(MetadataTest, ReopenKeepsData) {
   ImageRecord img = MakeImage("r");
   img.names = {"docker.io/library/r:latest"};

@@ -164,7 +164,7 @@ oci::Digest Snapshotter::ContainerId(const std::string& key) {
 }
 
 Result<std::vector<MountSpec>> Snapshotter::PrepareContainer(
-    const std::string& key, const std::optional<oci::Digest>& parent) {
+    const std::string& key, const std::optional<oci::Digest>& parent, bool durable) {
   auto ctx = "prepare container snapshot \"" + key + "\"";
   if (key.empty()) return Fail(Error::InvalidArgument(ctx + ": empty key"));
   oci::Digest id = ContainerId(key);
@@ -179,7 +179,7 @@ Result<std::vector<MountSpec>> Snapshotter::PrepareContainer(
   {
     auto lock = TRY_CTX(RootLock::Take(root_, sys::LockMode::kShared), ctx);
     std::string n = TRY_CTX(Place(tmp), ctx);
-    auto put = meta_->PutSnapshot(SnapshotRecord{id, n, parent, 0, 1});
+    auto put = meta_->PutSnapshot(SnapshotRecord{id, n, parent, 0, 1}, durable);
     if (!put) {
       (void)sys::RemoveAll(root_ + "/" + n);
       return Fail(std::move(put.error()).Context(ctx));
@@ -210,11 +210,11 @@ Result<std::string> Snapshotter::ContainerUpperDir(const std::string& key) {
   return root_ + "/" + rec.key + "/fs";
 }
 
-Status Snapshotter::RemoveContainer(const std::string& key) {
+Status Snapshotter::RemoveContainer(const std::string& key, bool durable) {
   auto ctx = "remove container snapshot \"" + key + "\"";
   oci::Digest id = ContainerId(key);
   auto rec = TRY_CTX(meta_->GetSnapshot(id), ctx);
-  TRY_CTX(meta_->DeleteSnapshot(id, /*release_one=*/rec.refcount > 0), ctx);
+  TRY_CTX(meta_->DeleteSnapshot(id, /*release_one=*/rec.refcount > 0, durable), ctx);
   TRY_CTX(sys::RemoveAll(root_ + "/" + rec.key), ctx);
   return {};
 }

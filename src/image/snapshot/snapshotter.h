@@ -65,16 +65,18 @@ class Snapshotter {
   // an image without layers): new upper and work dirs, recorded as a snapshot held by the
   // container (refcount 1) so GC keeps it and everything below it. Returns one overlay mount
   // (lowerdirs top first); with no parent, a rw bind of the upper dir. AlreadyExists when `key`
-  // is taken.
+  // is taken. `durable` false: its record is not synced (MetadataStore::PutSnapshot), for a
+  // container that a power loss ends anyway (--rm).
   base::Result<std::vector<MountSpec>> PrepareContainer(const std::string& key,
-                                                        const std::optional<oci::Digest>& parent);
+                                                        const std::optional<oci::Digest>& parent,
+                                                        bool durable = true);
   // The mounts of an existing container snapshot. NotFound for an unknown key.
   base::Result<std::vector<MountSpec>> ContainerMounts(const std::string& key);
   // The container's upper directory (for commit: archive::WriteDiff). NotFound as above.
   base::Result<std::string> ContainerUpperDir(const std::string& key);
   // Drops the container's snapshot and its directories (the caller has unmounted it).
-  // NotFound for an unknown key.
-  base::Status RemoveContainer(const std::string& key);
+  // NotFound for an unknown key. `durable` as for PrepareContainer.
+  base::Status RemoveContainer(const std::string& key, bool durable = true);
 
   // A read-only view of a committed layer and all below it: a ro bind for one layer, an
   // overlay with only lowerdirs for several.
