@@ -109,12 +109,13 @@ base::Status Runtime::Destroy(const ContainerRecord& rec, const oci::Spec* spec)
   return store_.Remove(rec.id);
 }
 
-base::Status Runtime::Delete(const std::string& id, bool force) {
+base::Status Runtime::Delete(const std::string& id, bool force, bool poststop) {
   auto rec = TRY(store_.Load(id));
   std::string status = ContainerStatus(store_, rec);
   if ((status == "running" || status == "paused") && !force)
     return Fail(Error::Conflict(
         fmt::format("cannot delete container {} that is not stopped: {}", id, status)));
+  if (!poststop) return Destroy(rec, nullptr);
   auto spec = store_.LoadConfig(id);
   return Destroy(rec, spec ? &*spec : nullptr);
 }

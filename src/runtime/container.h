@@ -66,7 +66,9 @@ class Runtime {
   base::Result<Launched> Launch(const CreateOptions& options);
   base::Result<oci::State> State(const std::string& id);
   base::Status Kill(const std::string& id, int signal, bool all);
-  base::Status Delete(const std::string& id, bool force);
+  // `poststop` false: the caller knows the config has no poststop hooks, so it is not read
+  // and parsed again (berth-shim, on every container exit).
+  base::Status Delete(const std::string& id, bool force, bool poststop = true);
   // Foreground: the process's exit code. Errors before the process starts: caller exits 255.
   base::Result<int> Exec(const ExecOptions& options);
   base::Status Pause(const std::string& id);

@@ -171,6 +171,7 @@ class Shim {
   // config.json as Setup read and checked it, until LaunchContainer hands it to the runtime.
   std::string bundle_text_;
   std::optional<oci::Spec> bundle_spec_;
+  bool poststop_ = true;  // the bundle has poststop hooks: Delete reads the config for them
   bool output_paused_ = false;
   uint64_t progress_ = 0;  // bytes moved from the process's output to clients, or read
   pid_t init_pid_ = 0;
@@ -245,6 +246,7 @@ base::Status Shim::Setup() {
     if (terminal != o_.tty)
       return Fail(Error::InvalidArgument(
           fmt::format("--tty={} but the bundle's process.terminal is {}", o_.tty, terminal)));
+    poststop_ = spec.hooks && !spec.hooks->poststop.empty();
     // The launch takes both: the runtime reads and parses no second copy.
     bundle_text_ = std::move(text);
     bundle_spec_ = std::move(spec);
@@ -798,7 +800,7 @@ base::Status Shim::Finish() {
   bool oom = cgroup_ && cgroup_->OomKilled();
   cgroup_.reset();
   base::Status deleted;
-  if (!o_.keep && !o_.exec) deleted = runtime_.Delete(o_.id, true);
+  if (!o_.keep && !o_.exec) deleted = runtime_.Delete(o_.id, true, poststop_);
   char tbuf[40];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
