@@ -57,28 +57,34 @@ Response Attach(ContainerContext* ctx, const std::string& name, const Query& q) 
   bool want_stdout = q.Bool("stdout");
   bool want_stderr = q.Bool("stderr");
   PublishContainerEvent(ctx, rec, "attach");
+  // Decided before the 101 goes out, under the lock StartContainer takes: a container that is
+  // not running gets this connection when it starts, even if the client sends the start the
+  // moment it reads the 101 (before the callback below has run): the start waits for the
+  // reservation (PendingAttaches).
+  std::shared_ptr<PendingAttaches::Reservation> reserved;
+  if (stream) {
+    auto lock = ctx->containers->OpLock(rec.id);
+    std::lock_guard guard(*lock);
+    auto now = FindFresh(ctx, rec.id);
+    if (!now) return Response::FromError(now.error());
+    if (!IsRunning(*now)) reserved = ctx->attaches.Reserve(rec.id);
+  }
   // API 1.41 answers raw-stream whatever the framing (the client knows from Config.Tty).
   return Response::Hijack(kRawStream, [ctx, id = rec.id, tty = rec.tty, stream, logs, want_stdin,
-                                       want_stdout, want_stderr](int fd, std::string early) {
+                                       want_stdout, want_stderr,
+                                       reserved](int fd, std::string early) {
     // With a TTY there is one stream and no framing: stdout=0 alone cannot select anything.
     FrameFilter streams(want_stdout || tty, want_stderr || tty);
     if (logs && !ReplayLog(fd, PathsOf(ctx, id).log, tty, want_stdout || tty, want_stderr || tty))
       return;
     if (!stream) return;
-    auto lock = ctx->containers->OpLock(id);
-    std::unique_lock guard(*lock);
-    auto now = FindFresh(ctx, id);
-    if (!now) return;
-    if (!IsRunning(*now)) {
-      // StartContainer takes the pending connections under the same lock, so this one is
-      // either handed to the next start or sees the container running below. Stdin sent before
-      // the client read our 101 is dropped: the Docker clients wait for it. The shim writes
-      // to a handed-over connection itself, so stream selection does not apply there.
-      int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-      if (copy >= 0) ctx->attaches.Add(id, sys::UniqueFd(copy));
+    if (reserved) {
+      // Handed to the shim at the start. Stdin sent before the client read our 101 is
+      // dropped: the Docker clients wait for it. The shim writes to a handed-over connection
+      // itself, so stream selection does not apply there.
+      reserved->Fulfill(sys::UniqueFd(fcntl(fd, F_DUPFD_CLOEXEC, 3)));
       return;
     }
-    guard.unlock();
     auto shim = sys::ConnectUnix(PathsOf(ctx, id).state + "/attach.sock");
     if (!shim) {
       base::LogDebug("attach {}: {}", id, shim.error().message());
