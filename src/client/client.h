@@ -5,6 +5,7 @@
 // Thread-safety: a Client holds no connection state; concurrent calls are fine.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -41,6 +42,11 @@ struct Endpoint {
   std::string host;               // tcp: a name or an IP literal (no brackets)
   uint16_t port = 0;              // tcp
   std::optional<TlsOptions> tls;  // tcp only; plain TCP when unset
+  // tcp: how long one address may take to accept the connection, and the TLS handshake to
+  // finish (the docker CLI's 30 s dial and 10 s handshake timeouts), so that a daemon address
+  // that drops packets, or a server that never answers, is an error instead of a hang.
+  std::chrono::milliseconds connect_timeout{30000};
+  std::chrono::milliseconds handshake_timeout{10000};
 };
 
 struct Response {

@@ -1,13 +1,20 @@
 // Tests of the client's address and TLS resolution (docker's -H, --tls*, DOCKER_* variables).
 #include "client/client.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include "client/transport.h"
 
 namespace berth::client {
 namespace {
@@ -125,6 +132,85 @@ TEST_F(ResolveEndpointTest, TlsFromFlagsAndEnvironment) {
   EXPECT_TRUE(ResolveEndpoint(g)->tls->verify);
   g.tls_verify = false;
   EXPECT_FALSE(ResolveEndpoint(g)->tls);
+}
+
+}  // namespace
+}  // namespace berth::client
+
+namespace berth::client {
+namespace {
+
+// A loopback listener that never accepts: completed connections wait in its queue, and once
+// the queue is full the kernel drops further SYNs, so a connect hangs as on a filtered port.
+struct SilentListener {
+  int fd = -1;
+  uint16_t port = 0;
+  std::vector<int> fillers;
+  explicit SilentListener(int backlog) {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    listen(fd, backlog);
+    socklen_t len = sizeof(a);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  // Connections that fill the accept queue (non-blocking: the last ones may never complete).
+  void Fill(int n) {
+    for (int i = 0; i < n; ++i) {
+      int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(port);
+      connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+      fillers.push_back(c);
+    }
+    usleep(50000);
+  }
+  ~SilentListener() {
+    for (int c : fillers) close(c);
+    close(fd);
+  }
+};
+
+Endpoint Tcp(uint16_t port) {
+  Endpoint ep;
+  ep.tcp = true;
+  ep.host = "127.0.0.1";
+  ep.port = port;
+  ep.address = "tcp://127.0.0.1:" + std::to_string(port);
+  return ep;
+}
+
+TEST(DialTimeoutTest, AConnectThatHangsFailsAfterTheConnectTimeout) {
+  SilentListener l(0);
+  l.Fill(4);
+  Endpoint ep = Tcp(l.port);
+  ep.connect_timeout = std::chrono::milliseconds(300);
+  auto t0 = std::chrono::steady_clock::now();
+  auto d = Dial(ep);
+  ASSERT_FALSE(d) << "connected to a full accept queue";
+  EXPECT_EQ(d.error().code(), base::ErrorCode::kUnavailable);
+  EXPECT_NE(d.error().message().find("timeout"), std::string::npos) << d.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+}
+
+TEST(DialTimeoutTest, AServerThatNeverAnswersTheHandshakeFailsAfterTheHandshakeTimeout) {
+  SilentListener l(16);
+  Endpoint ep = Tcp(l.port);
+  ep.tls = TlsOptions{};
+  ep.tls->verify = false;
+  ep.handshake_timeout = std::chrono::milliseconds(300);
+  auto t0 = std::chrono::steady_clock::now();
+  auto d = Dial(ep);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code(), base::ErrorCode::kUnavailable);
+  EXPECT_NE(d.error().message().find("TLS handshake"), std::string::npos) << d.error().message();
+  EXPECT_NE(d.error().message().find("timeout"), std::string::npos) << d.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
 }
 
 }  // namespace

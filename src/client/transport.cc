@@ -3,12 +3,14 @@
 // docker CLI's --tlsverify does), relayed to a socketpair by a Tunnel.
 #include "client/transport.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -70,6 +72,31 @@ base::Result<int> DialUnix(const Endpoint& ep) {
 }
 
 // Tries every address of the host in turn, as Go's dialer does.
+// connect(2) that gives up after `limit`: non-blocking, poll for writability, then back to
+// blocking (the HTTP code above expects a blocking socket).
+base::Status ConnectWithin(int fd, const sockaddr* addr, socklen_t len,
+                           std::chrono::milliseconds limit) {
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  if (connect(fd, addr, len) != 0) {
+    if (errno != EINPROGRESS) return base::Fail(base::Error::Internal(strerror(errno)));
+    pollfd p{fd, POLLOUT, 0};
+    int n;
+    do {
+      n = poll(&p, 1, static_cast<int>(limit.count()));
+    } while (n < 0 && errno == EINTR);
+    if (n == 0)
+      return base::Fail(
+          base::Error::Unavailable(fmt::format("i/o timeout after {} ms", limit.count())));
+    int err = 0;
+    socklen_t elen = sizeof(err);
+    if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0) err = errno;
+    if (err != 0) return base::Fail(base::Error::Internal(strerror(err)));
+  }
+  fcntl(fd, F_SETFL, flags);
+  return {};
+}
+
 base::Result<int> DialTcp(const Endpoint& ep) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -87,12 +114,13 @@ base::Result<int> DialTcp(const Endpoint& ep) {
       why = strerror(errno);
       continue;
     }
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+    if (auto st = ConnectWithin(fd, ai->ai_addr, ai->ai_addrlen, ep.connect_timeout); st) {
       int one = 1;  // attach and exec carry keystrokes
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       return fd;
+    } else {
+      why = st.error().message();
     }
-    why = strerror(errno);
     close(fd);
   }
   return base::Fail(ConnectError(ep, why));
@@ -145,7 +173,22 @@ class TlsTunnel : public Tunnel {
       close(fd);
       return base::Fail(ConnectError(ep, ec.message()));
     }
-    if (tls_->handshake(ssl::stream_base::client, ec); ec) {
+    // Asynchronously, so that a server that never answers costs handshake_timeout, not a hang.
+    bool done = false;
+    tls_->async_handshake(ssl::stream_base::client, [&](const error_code& e) {
+      ec = e;
+      done = true;
+    });
+    ioc_.run_for(ep.handshake_timeout);
+    if (!done) {
+      tls_->next_layer().close(ec);
+      ioc_.run();  // the cancelled handshake completes
+      ioc_.restart();
+      return base::Fail(TlsError(fmt::format("TLS handshake with {}: timeout after {} ms",
+                                             ep.address, ep.handshake_timeout.count())));
+    }
+    ioc_.restart();
+    if (ec) {
       std::string why = ec.message();
       long verify = SSL_get_verify_result(handle);
       if (verify != X509_V_OK) why += fmt::format(" ({})", X509_verify_cert_error_string(verify));
