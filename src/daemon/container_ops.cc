@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -21,10 +20,9 @@
 #include "sys/file.h"
 #include "sys/mount.h"
 #include "sys/path.h"
+#include "sys/process.h"
 #include "sys/socket.h"
 #include "sys/unique_fd.h"
-
-extern char** environ;
 
 namespace berth::daemon {
 
@@ -179,9 +177,6 @@ base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string
                             const std::vector<int>& attach_fds) {
   for (size_t i = 0; i < attach_fds.size(); ++i)
     args.insert(args.end(), {"--attach-fd", std::to_string(3 + i)});
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
   int pipefd[2];
   // O_CLOEXEC: a shim spawned concurrently for another container must not keep our write end.
   if (pipe2(pipefd, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
@@ -189,30 +184,14 @@ base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string
   // The attach fds go to 3, 4, ... in the shim. Copies above that range first, so that no
   // dup2 target overwrites a source still to be copied.
   std::vector<sys::UniqueFd> high;
+  std::vector<int> extra;
   for (int fd : attach_fds) {
     int h = fcntl(fd, F_DUPFD_CLOEXEC, 3 + int(attach_fds.size()) + 1);
     if (h < 0) return Fail(Error::FromErrno(errno, "fcntl F_DUPFD"));
     high.emplace_back(h);
+    extra.push_back(h);
   }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
-  for (size_t i = 0; i < high.size(); ++i)
-    posix_spawn_file_actions_adddup2(&fa, high[i].get(), int(3 + i));
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // berthd blocks SIGTERM/SIGINT for sigwait; the shim must not inherit that mask.
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  int err = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) return Fail(Error::FromErrno(err, "spawn " + ctx->shim_binary));
+  pid_t pid = TRY(sys::SpawnProcess(args, wr.get(), wr.get(), extra, /*search_path=*/false));
   wr = sys::UniqueFd();
   std::string out = sys::ReadFd(rd.get()).value_or("");
   int status = 0;

@@ -109,12 +109,9 @@ base::Result<UniqueFd> PidfdOpen(pid_t pid) {
   return UniqueFd(static_cast<int>(fd));
 }
 
-base::Result<CommandOutput> RunCapture(const std::vector<std::string>& args) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
-  UniqueFd out_rd(out_pipe[0]), out_wr(out_pipe[1]);
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
-  UniqueFd err_rd(err_pipe[0]), err_wr(err_pipe[1]);
+base::Result<pid_t> SpawnProcess(const std::vector<std::string>& args, int out, int err,
+                                 const std::vector<int>& extra_fds, bool search_path) {
+  if (args.empty()) return Fail(Error::InvalidArgument("spawn: no command"));
   std::vector<std::string> copy = args;
   std::vector<char*> argv;
   for (auto& a : copy) argv.push_back(a.data());
@@ -122,8 +119,10 @@ base::Result<CommandOutput> RunCapture(const std::vector<std::string>& args) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_wr.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, err_wr.get(), 2);
+  posix_spawn_file_actions_adddup2(&fa, out, 1);
+  posix_spawn_file_actions_adddup2(&fa, err, 2);
+  for (size_t i = 0; i < extra_fds.size(); ++i)
+    posix_spawn_file_actions_adddup2(&fa, extra_fds[i], int(3 + i));
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t empty;
@@ -131,10 +130,21 @@ base::Result<CommandOutput> RunCapture(const std::vector<std::string>& args) {
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = -1;
-  int err = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
+  int rc = search_path ? posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ)
+                       : posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  if (err != 0) return Fail(Error::FromErrno(err, "spawn " + args[0]));
+  if (rc != 0) return Fail(Error::FromErrno(rc, "spawn " + args[0]));
+  return pid;
+}
+
+base::Result<CommandOutput> RunCapture(const std::vector<std::string>& args) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
+  UniqueFd out_rd(out_pipe[0]), out_wr(out_pipe[1]);
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
+  UniqueFd err_rd(err_pipe[0]), err_wr(err_pipe[1]);
+  pid_t pid = TRY(SpawnProcess(args, out_wr.get(), err_wr.get()));
   out_wr.Reset();
   err_wr.Reset();
   CommandOutput o;

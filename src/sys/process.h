@@ -33,6 +33,14 @@ bool ProcessAlive(pid_t pid, uint64_t start_time);
 base::Result<int> ParseSignal(const std::string& s);
 base::Result<UniqueFd> PidfdOpen(pid_t pid);
 
+// Starts args[0] (a PATH lookup when `search_path` and it has no '/') with stdin from
+// /dev/null, stdout on `out`, stderr on `err`, extra_fds[i] at fd 3+i, our environment and an
+// empty signal mask (berthd blocks its stop signals for sigwait; children must not inherit
+// that). extra_fds must not lie in 3..3+size (a dup2 target would overwrite a source not yet
+// copied). Returns the child's pid; the caller reaps it.
+base::Result<pid_t> SpawnProcess(const std::vector<std::string>& args, int out, int err,
+                                 const std::vector<int>& extra_fds = {}, bool search_path = true);
+
 // What a command printed and how it ended (exit code, or 128+signal).
 struct CommandOutput {
   int status = -1;
