@@ -4,11 +4,9 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -34,6 +32,7 @@
 #include "runtime/cgroup/manager.h"
 #include "runtime/container.h"
 #include "shim/json_log.h"
+#include "shim/resident.h"
 #include "sys/file.h"
 #include "sys/process.h"
 #include "sys/socket.h"
@@ -402,7 +401,8 @@ void Shim::ExtendDeadline() {
 
 bool Shim::OutputDone() const { return o_.tty ? !pty_ : !stdout_ && !stderr_; }
 
-void Shim::Loop(void (*on_idle)()) {
+// Hot: placed with TrimResidentPages and WaitEvents, so that a waiting shim needs one text window.
+[[gnu::hot, gnu::noinline]] void Shim::Loop(void (*on_idle)()) {
   struct epoll_event evs[16];
   uint64_t seen = progress_;
   while (true) {
@@ -423,9 +423,9 @@ void Shim::Loop(void (*on_idle)()) {
       if (ms <= 0) return;
       timeout = static_cast<int>(ms);
     }
-    int n = ::epoll_wait(epoll_.get(), evs, 16, timeout);
+    int n = WaitEvents(epoll_.get(), evs, 16, timeout);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (n == -EINTR) continue;
       return;  // cannot happen with a valid epoll fd; do not spin
     }
     if (n == 0 && on_idle && !exited_) {
@@ -815,45 +815,6 @@ base::Status Shim::Finish() {
   if (!written) return written;
   if (!deleted) return Fail(std::move(deleted).error().Context("delete container"));
   return {};
-}
-
-// Setup (config parsing, the runtime library, seccomp compilation) touched far more code than
-// the loop will ever run again. Those pages are clean copies of the page cache: dropping them
-// from our page tables costs a minor fault if one is needed again, and keeps the steady-state
-// RSS to what the loop actually uses. Only read-only file mappings without a single private
-// (copy-on-write) page qualify: RELRO sections are read-only too, but hold relocated pointers
-// that MADV_DONTNEED would revert to the file's contents.
-void DropCleanFilePages() {
-  auto smaps = sys::ReadFile("/proc/self/smaps");
-  if (!smaps) return;
-  struct Range {
-    uintptr_t start = 0, end = 0;
-    bool candidate = false;
-  };
-  std::vector<Range> drop;
-  Range cur;
-  for (const auto& line : base::Split(*smaps, '\n')) {
-    auto f = base::SplitNonEmpty(line, ' ');
-    if (f.empty()) continue;
-    size_t dash = f[0].find('-');
-    if (dash != std::string::npos && f.size() >= 5 && f[0].back() != ':') {
-      // "start-end perms offset dev inode [path]"
-      cur = Range{};
-      cur.start = std::stoull(f[0].substr(0, dash), nullptr, 16);
-      cur.end = std::stoull(f[0].substr(dash + 1), nullptr, 16);
-      cur.candidate = f.size() >= 6 && f[5][0] == '/' && f[1].find('w') == std::string::npos &&
-                      f[1].find('s') == std::string::npos;
-    } else if (f[0] == "Anonymous:" && f.size() >= 2) {
-      if (cur.candidate && f[1] == "0") drop.push_back(cur);
-    }
-  }
-  for (const auto& r : drop)
-    ::madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DONTNEED);
-}
-
-void TrimResidentPages() {
-  DropCleanFilePages();
-  ::malloc_trim(0);  // after the smaps text is freed
 }
 
 }  // namespace
