@@ -125,10 +125,13 @@ base::Result<pid_t> SpawnProcess(const std::vector<std::string>& args, int out, 
     posix_spawn_file_actions_adddup2(&fa, extra_fds[i], int(3 + i));
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  sigset_t empty;
+  sigset_t empty, all;
   sigemptyset(&empty);
   posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  // What the caller ignores (berthd: SIGPIPE) would stay ignored across execve.
+  sigfillset(&all);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
   int rc = search_path ? posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ)
                        : posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);

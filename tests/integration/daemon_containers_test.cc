@@ -177,6 +177,24 @@ TEST_F(DaemonContainersTest, RunAttachedRmExitCode) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 20000) << "lost output";
 }
 
+// A container starts as under Docker: no signal ignored (berthd ignores SIGPIPE, and execve
+// would pass that on), and a --network none container has its loopback up.
+TEST_F(DaemonContainersTest, DefaultSignalsAndLoopback) {
+  auto [rc, out] = Docker("run --rm busybox grep ^SigIgn /proc/self/status");
+  EXPECT_EQ(out, "SigIgn:\t0000000000000000\n") << rc << Log();
+  std::tie(rc, out) = Docker("run -d --name sig busybox sleep 1000");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) = Docker("exec sig grep ^SigIgn /proc/self/status");
+  EXPECT_EQ(out, "SigIgn:\t0000000000000000\n") << rc << Log();
+  std::tie(rc, out) = Docker("rm -f sig");
+  std::tie(rc, out) = Docker("run --rm --network none busybox ip addr show lo");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_NE(out.find("<LOOPBACK,UP"), std::string::npos) << out;
+  EXPECT_NE(out.find("inet 127.0.0.1/8"), std::string::npos) << out;
+  std::tie(rc, out) = Docker("run --rm --network none busybox ping -c 1 -W 2 127.0.0.1");
+  EXPECT_EQ(rc, 0) << out;
+}
+
 TEST_F(DaemonContainersTest, RunInteractiveStdinAndTty) {
   auto [rc, out] = Shell("printf 'abc\\ndef\\n' | " + env_ + kDocker +
                          " run -i --rm busybox sh -c 'cat; echo done'");

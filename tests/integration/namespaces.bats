@@ -43,6 +43,26 @@ load helpers
   assert_eq "$output" lo "interfaces"
 }
 
+@test "net: the new network namespace has lo up, as runc's" {
+  set_args cat /sys/class/net/lo/flags
+  run run_fg
+  assert_success
+  # IFF_UP is bit 0
+  [[ $((output & 1)) -eq 1 ]] || fail "lo is down: $output"
+}
+
+@test "the process starts with no signal ignored, whatever its launcher ignored" {
+  set_args grep ^SigIgn /proc/self/status
+  # as a daemon ignoring SIGPIPE, or a shell's background job ignoring SIGINT and SIGQUIT, would
+  ignoring_launcher() {
+    trap '' PIPE INT QUIT
+    run_fg
+  }
+  run ignoring_launcher
+  assert_success
+  assert_eq "$output" "SigIgn:	0000000000000000" "ignored signals"
+}
+
 @test "new pid, net, ipc, uts and mnt namespaces differ from the host's" {
   set_cmd 'for n in pid net ipc uts mnt; do readlink /proc/self/ns/$n; done'
   run run_fg

@@ -3,18 +3,23 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 #include "base/strings.h"
 #include "runtime/hooks.h"
@@ -66,6 +71,48 @@ base::Status SetupConsole(InitConfig& c) {
   return {};
 }
 
+// execve resets handlers but keeps SIG_IGN, so the container would inherit whatever its
+// launcher ignored: SIGPIPE (most daemons, berthd included, and the hook runner here),
+// SIGINT/SIGQUIT (a background job of a shell), glibc's two internal signals (posix_spawn sets
+// them to SIG_IGN in the child). A process in a container starts with every signal at its
+// default, as under Docker. Best effort: a custom seccomp filter may refuse rt_sigaction.
+void ResetSignalDispositions() {
+#if defined(__x86_64__) || defined(__aarch64__)
+  // The kernel's struct sigaction there; the raw call because glibc's sigaction() refuses its
+  // internal signals (32 and 33).
+  struct {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  } dfl = {SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
+  }
+#else
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+#endif
+}
+
+// SIOCSIFFLAGS on "lo" of the network namespace we are in.
+base::Status BringLoopbackUp() {
+  sys::UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) return Fail(Error::FromErrno(errno, "loopback: socket"));
+  struct ifreq ifr = {};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0)
+    return Fail(Error::FromErrno(errno, "loopback: get flags of lo"));
+  if (ifr.ifr_flags & IFF_UP) return {};
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0)
+    return Fail(Error::FromErrno(errno, "loopback: bring lo up"));
+  return {};
+}
+
 base::Status WaitForStart(InitConfig& c) {
   if (c.fifo_fd < 0) {
     TRY(ExpectSync(c.sync_fd, SyncType::kStart));
@@ -105,6 +152,9 @@ base::Status Init(InitConfig& c) {
     if (::setresgid(0, 0, 0) != 0) return Fail(Error::FromErrno(errno, "setresgid 0 in userns"));
     if (::setresuid(0, 0, 0) != 0) return Fail(Error::FromErrno(errno, "setresuid 0 in userns"));
   }
+  // A new network namespace gets a working loopback, as runc's does (and Docker's
+  // `--network none`); the kernel creates lo down.
+  if (!c.exec_mode && c.namespaces->HasNew(CLONE_NEWNET)) TRY(BringLoopbackUp());
   // The parent joins us to our cgroup while we build the rootfs: the first write to
   // cgroup.procs waits for an RCU grace period (cgroup_threadgroup_rwsem), ~10 ms here, so
   // overlapping it with the mounts hides most of it. A cgroup2 mount in a new cgroup namespace
@@ -177,6 +227,7 @@ base::Status Init(InitConfig& c) {
   if (c.wait_for_start) TRY(WaitForStart(c));
   if (spec.hooks && !spec.hooks->start_container.empty() && !c.exec_mode)
     TRY(RunHooks(spec.hooks->start_container, "startContainer", hook_state("created")));
+  ResetSignalDispositions();
   if (c.seccomp && !early_seccomp) TRY(LoadSeccomp(*c.seccomp));
   return Exec(path, proc.args, env);
 }
