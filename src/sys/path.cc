@@ -63,24 +63,27 @@ base::Result<UniqueFd> OpenInRootNoSymlinks(int root_fd, const std::string& path
 base::Result<UniqueFd> MkdirAllInRoot(int root_fd, const std::string& path, mode_t mode) {
   std::string clean = CleanPath(path);
   // Usually the directory exists (mount points in an image): one lookup instead of a walk.
-  if (auto existing = OpenInRoot(root_fd, clean, O_PATH | O_DIRECTORY);
-      existing || existing.error().sys_errno() != ENOENT)
-    return existing;
-  UniqueFd cur = TRY(OpenInRoot(root_fd, "/", O_PATH | O_DIRECTORY));
-  std::string prefix;
-  for (auto& part : base::SplitNonEmpty(clean, '/')) {
-    prefix += "/" + part;
-    auto next = OpenInRoot(root_fd, prefix, O_PATH | O_DIRECTORY);
-    if (!next && next.error().sys_errno() == ENOENT) {
-      // Only a plain name is created, relative to the already-confined parent fd.
-      if (::mkdirat(cur.get(), part.c_str(), mode) != 0 && errno != EEXIST)
-        return Fail(Error::FromErrno(errno, fmt::format("mkdir \"{}\" in rootfs", prefix)));
-      next = OpenInRoot(root_fd, prefix, O_PATH | O_DIRECTORY);
-    }
-    if (!next) return Fail(std::move(next).error());
-    cur = std::move(*next);
-  }
-  return cur;
+  auto existing = OpenInRoot(root_fd, clean, O_PATH | O_DIRECTORY);
+  if (existing || existing.error().sys_errno() != ENOENT || clean == "/") return existing;
+  // Missing: make sure of the parent first (usually there already, or just created by this
+  // call's caller: /dev/pts after /dev), then create only the last name.
+  size_t slash = clean.rfind('/');
+  std::string name = clean.substr(slash + 1);
+  UniqueFd parent = TRY(MkdirAllInRoot(root_fd, slash == 0 ? "/" : clean.substr(0, slash), mode));
+  // Only a plain name is created, relative to the already-confined parent fd.
+  if (::mkdirat(parent.get(), name.c_str(), mode) != 0 && errno != EEXIST)
+    return Fail(Error::FromErrno(errno, fmt::format("mkdir \"{}\" in rootfs", clean)));
+  // The name is ours, but it is opened beneath the parent without following a symlink in
+  // case something replaced it (or it existed as one: EEXIST above).
+  struct open_how how = {};
+  how.flags = static_cast<uint64_t>(O_PATH | O_DIRECTORY | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd;
+  do {
+    fd = ::syscall(SYS_openat2, parent.get(), name.c_str(), &how, sizeof how);
+  } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+  if (fd < 0) return Fail(Error::FromErrno(errno, fmt::format("open \"{}\" in rootfs", clean)));
+  return UniqueFd(static_cast<int>(fd));
 }
 
 base::Result<UniqueFd> EnsureMountPointInRoot(int root_fd, const std::string& path, bool is_dir) {

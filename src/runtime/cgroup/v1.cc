@@ -91,19 +91,23 @@ class V1Manager : public Manager {
         return Fail(Error::InvalidArgument(
             fmt::format("refusing to manage the root of the {} hierarchy", subsystem)));
       const bool cpuset = SharesDir(dir.path, "cpuset");
-      TRY_CTX(MkdirBelow(dir.mount, dir.path,
-                         [&](const std::string& parent, const std::string& child) -> Status {
-                           return cpuset ? SeedCpuset(parent, child) : Status{};
-                         }),
-              fmt::format("create {} cgroup", subsystem));
+      // The runtime creates first (Apply(-1)) and moves the init in later: once is enough.
+      if (!created_)
+        TRY_CTX(MkdirBelow(dir.mount, dir.path,
+                           [&](const std::string& parent, const std::string& child) -> Status {
+                             return cpuset ? SeedCpuset(parent, child) : Status{};
+                           }),
+                fmt::format("create {} cgroup", subsystem));
       if (pid >= 0)
         TRY_CTX(WriteFile(dir.path, "cgroup.procs", std::to_string(pid)),
                 fmt::format("move pid {} into {} cgroup", pid, subsystem));
     }
     if (unified_) {
       // Like runc: joining the unified hierarchy is best effort unless a limit needs it.
-      Status st = MkdirBelow(unified_->mount, unified_->path,
-                             [](const std::string&, const std::string&) { return Status{}; });
+      Status st = created_
+                      ? Status{}
+                      : MkdirBelow(unified_->mount, unified_->path,
+                                   [](const std::string&, const std::string&) { return Status{}; });
       if (st && pid >= 0) st = WriteFile(unified_->path, "cgroup.procs", std::to_string(pid));
       if (!st) {
         base::LogWarn("cannot join the unified cgroup hierarchy: {}", st.error().message());
@@ -113,6 +117,7 @@ class V1Manager : public Manager {
         unified_.reset();
       }
     }
+    created_ = true;
     return {};
   }
 
@@ -510,6 +515,7 @@ class V1Manager : public Manager {
   std::map<std::string, CgroupDir> dirs_;
   std::optional<CgroupDir> unified_;
   std::string unified_error_;  // why joining the unified hierarchy failed, for hugetlb errors
+  bool created_ = false;       // Apply made the directories: later calls only move pids in
 };
 
 }  // namespace

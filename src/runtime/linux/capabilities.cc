@@ -38,13 +38,14 @@ std::string Names(uint64_t mask) {
 
 bool Several(uint64_t mask) { return (mask & (mask - 1)) != 0; }
 
-// The bounding set through prctl, which works without /proc (the init may run before it is
-// mounted, or with the container's procfs).
-uint64_t BoundingSetByPrctl(int last) {
-  uint64_t mask = 0;
+// The caps of `mask` that are in the bounding set, read through prctl, which works without
+// /proc (the init may run before it is mounted, or with the container's procfs, which an image
+// without a proc mount could fake).
+uint64_t InBoundingSet(uint64_t mask, int last) {
+  uint64_t in = 0;
   for (int c = 0; c <= last; ++c)
-    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) mask |= uint64_t{1} << c;
-  return mask;
+    if (Has(mask, c) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) in |= uint64_t{1} << c;
+  return in;
 }
 
 struct CapState {
@@ -178,8 +179,7 @@ Status ApplyCapabilities(const oci::Capabilities& caps) {
     return Fail(Error::PermissionDenied(
         fmt::format("unable to apply caps: {} {} not supported by this kernel (cap_last_cap {})",
                     Names(m), Several(m) ? "are" : "is", last)));
-  const uint64_t own_bounding = BoundingSetByPrctl(last);
-  if (uint64_t m = wanted & ~own_bounding)
+  if (uint64_t m = wanted & ~InBoundingSet(wanted, last))
     return Fail(Error::PermissionDenied(fmt::format(
         "unable to apply caps: {} {} not in the runtime's bounding set (the host does not "
         "grant {})",
@@ -214,8 +214,9 @@ Status ApplyCapabilities(const oci::Capabilities& caps) {
   // setresuid() away from root empties the effective set; PR_CAPBSET_DROP needs CAP_SETPCAP in
   // it, so raise everything still permitted for the duration.
   TRY(SetProc(own_permitted, own_permitted, own_inheritable, "raise effective"));
+  // Dropping a cap that is not in the set succeeds: no need to read the whole set first.
   for (int c = 0; c <= last; ++c) {
-    if (!Has(own_bounding, c) || Has(bounding, c)) continue;
+    if (Has(bounding, c)) continue;
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
       int err = errno;
       return Fail(Error::FromErrno(err, fmt::format("prctl(PR_CAPBSET_DROP, {}){}", CapName(c),
