@@ -14,6 +14,22 @@ load helpers
   assert_match "$output" '(^|'$'\n'')PATH=/' env
 }
 
+@test "process.env without HOME gets the user's home from the rootfs's /etc/passwd, as runc" {
+  cfg '.process.env = ["PATH=/bin"]'
+  set_args sh -c 'echo $HOME'
+  run run_fg
+  assert_success
+  assert_eq "$output" /root "HOME of uid 0"
+  cfg '.process.user.uid = 1000 | .process.user.gid = 1000'
+  run run_fg
+  assert_success
+  assert_eq "$output" /home/user "HOME of uid 1000"
+  cfg '.process.user.uid = 4242'
+  run run_fg
+  assert_success
+  assert_eq "$output" / "HOME of a uid without an entry"
+}
+
 @test "process.cwd" {
   cfg '.process.cwd = "/home/user"'
   set_args pwd

@@ -217,7 +217,7 @@ base::Status Init(InitConfig& c) {
   if (c.fifo_fd >= 0) keep.push_back(c.fifo_fd);
   TRY(CloseFdsFrom(3 + c.preserve_fds, keep));
   TRY(EnterCwd(proc.cwd));
-  std::vector<std::string> env = EnvWithDefaults(proc.env);
+  std::vector<std::string> env = EnvWithDefaults(proc.env, proc.user.uid);
   if (proc.args.empty()) return Fail(Error::InvalidArgument("process.args must not be empty"));
   std::string path = TRY(LookPath(proc.args[0], env));
   TRY(ApplyUserAndCapabilities(proc));

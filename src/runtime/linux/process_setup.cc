@@ -130,14 +130,44 @@ base::Status CloseFdsFrom(int first, const std::vector<int>& keep) {
   return {};
 }
 
-std::vector<std::string> EnvWithDefaults(std::vector<std::string> env) {
+std::string HomeOf(std::string_view passwd, uint32_t uid) {
+  for (const std::string& line : base::SplitNonEmpty(passwd, '\n')) {
+    auto f = base::Split(line, ':');
+    if (f.size() < 7) continue;
+    auto id = base::ParseUint(f[2]);
+    if (id && *id == uid && !f[5].empty()) return f[5];
+  }
+  return "/";
+}
+
+namespace {
+
+// At most 1 MiB of a regular file, "" for anything else.
+std::string ReadSmallRegularFile(const char* path) {
+  int fd = ::open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string text;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (1 << 20)) {
+    text.resize(static_cast<size_t>(st.st_size));
+    ssize_t n = ::read(fd, text.data(), text.size());
+    text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace
+
+std::vector<std::string> EnvWithDefaults(std::vector<std::string> env, uint32_t uid,
+                                         const char* passwd_path) {
   bool has_path = false, has_home = false;
   for (auto& e : env) {
     has_path |= base::StartsWith(e, "PATH=");
     has_home |= base::StartsWith(e, "HOME=");
   }
   if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  (void)has_home;
+  if (!has_home) env.push_back("HOME=" + HomeOf(ReadSmallRegularFile(passwd_path), uid));
   return env;
 }
 

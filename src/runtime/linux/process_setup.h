@@ -2,7 +2,9 @@
 // groups, capabilities, no_new_privs, umask, cwd inside the rootfs, fd hygiene, path lookup.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -24,8 +26,14 @@ base::Status EnterCwd(const std::string& cwd);
 base::Status CloseFdsFrom(int first, const std::vector<int>& keep);
 // Finds args[0] like execvp with the process's PATH, inside the current root.
 base::Result<std::string> LookPath(const std::string& file, const std::vector<std::string>& env);
-// Default environment completion: HOME and PATH when absent (Docker's behaviour for exec too).
-std::vector<std::string> EnvWithDefaults(std::vector<std::string> env);
+// The home directory of `uid` in passwd text ("name:pw:uid:gid:gecos:home:shell" lines): the
+// first matching entry's, "/" when there is none (runc's default).
+std::string HomeOf(std::string_view passwd, uint32_t uid);
+// Default environment completion (runc's, and so Docker's, for exec too): PATH when absent, and
+// HOME when absent from `uid`'s entry in passwd_path, read inside the current root. Only a
+// regular file of sane size is read: the image could make it a fifo or a device.
+std::vector<std::string> EnvWithDefaults(std::vector<std::string> env, uint32_t uid,
+                                         const char* passwd_path = "/etc/passwd");
 // execve; returns only on failure.
 base::Status Exec(const std::string& path, const std::vector<std::string>& args,
                   const std::vector<std::string>& env);
