@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string_view>
 
 #include "base/strings.h"
 #include "runtime/linux/mount_options.h"
@@ -197,7 +198,11 @@ base::Status SetupDev(RootfsContext& ctx, int root_fd) {
       {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
       {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"},
   };
+  // /dev/core only where the kernel has a /proc/kcore (runc checks the same, in the host's
+  // /proc, which is still ours here): elsewhere it would dangle.
+  static const bool kcore = ::access("/proc/kcore", F_OK) == 0;
   for (auto& [target, name] : links) {
+    if (!kcore && std::string_view(name) == "core") continue;
     if (::symlinkat(target, dev.get(), name) != 0 && errno != EEXIST)
       return Fail(Error::FromErrno(errno, fmt::format("symlink /dev/{}", name)));
   }
