@@ -44,6 +44,10 @@ base::Status ShimControl(const ContainerContext* ctx, const std::string& id,
 base::Status ShimControlAt(const std::string& state_dir, const std::string& line);
 
 // Mounts the container's snapshot at `target` (replacing an earlier mount there).
+// Creates `dir` (process.cwd) inside the mounted rootfs when it is missing, root-owned 0755 like
+// dockerd, resolving it inside the rootfs (a symlink in the image cannot lead out). "" and "/"
+// are left alone; an existing non-directory fails.
+base::Status MakeWorkingDir(const std::string& rootfs, const std::string& dir);
 base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
                          const std::string& target);
 // Lazy unmount; errors other than "not mounted" are logged.

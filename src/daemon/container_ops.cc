@@ -140,6 +140,16 @@ base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
   return sys::Mount(m.source, target, m.type, 0, data);
 }
 
+base::Status MakeWorkingDir(const std::string& rootfs, const std::string& dir) {
+  if (dir.empty() || sys::CleanPath(dir) == "/") return {};
+  auto root = TRY(sys::Open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  auto made = sys::MkdirAllInRoot(root.get(), dir, 0755);
+  if (!made)
+    return Fail(Error(made.error().code(), fmt::format("cannot create the working directory {}: {}",
+                                                       dir, made.error().message())));
+  return {};
+}
+
 void UnmountRootfs(const std::string& target) {
   // Lazy: a process still holding a file open in it must not make rm fail.
   if (umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)

@@ -72,11 +72,16 @@ bool ValidName(std::string_view n) {
   return true;
 }
 
-std::string HostsFile(const std::string& hostname) {
+// /etc/hosts as dockerd writes it: the host's own with --network host; without a container
+// network (none, and the default until berth has networks) the standard entries only (the
+// hostname gets a line once the container has an address of its own).
+std::string HostsFile(bool host_net) {
+  if (host_net) {
+    if (auto text = sys::ReadFile("/etc/hosts")) return *text;
+  }
   return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
          "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-         "ff02::2\tip6-allrouters\n127.0.0.1\t" +
-         hostname + "\n";
+         "ff02::2\tip6-allrouters\n";
 }
 
 base::Result<Response> Create(ContainerContext* ctx, Request& req) {
@@ -155,7 +160,7 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   cp.default_init = ctx->default_init;
   std::string resolv = sys::ReadFile("/etc/resolv.conf").value_or("");
   for (auto [path, text] :
-       {std::pair{cp.hostname_file, hostname + "\n"}, std::pair{cp.hosts_file, HostsFile(hostname)},
+       {std::pair{cp.hostname_file, hostname + "\n"}, std::pair{cp.hosts_file, HostsFile(host_net)},
         std::pair{cp.resolv_conf_file, resolv}}) {
     if (auto st = write_file(path, text, 0644); !st) return fail(st.error());
   }
@@ -201,6 +206,7 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
             oci::ConsoleSize{uint32_t(size[0].get<uint64_t>()), uint32_t(size[1].get<uint64_t>())};
     }
   }
+  if (oci_spec->process) rec.working_dir = oci_spec->process->cwd;
   // Path and Args are the container's command without the init in front, as dockerd's.
   size_t command = spec::UsesInit(for_spec.host_config, cp.default_init) ? 2 : 0;
   if (oci_spec->process && oci_spec->process->args.size() > command) {
@@ -475,7 +481,9 @@ Response StartContainer(ContainerContext* ctx, const std::string& name) {
   (void)sys::RemoveAll(p.state);
   if (auto st = sys::MkdirAll(p.state, 0700); !st) return Response::FromError(st.error());
   if (auto st = MountRootfs(ctx, rec->id, p.rootfs); !st) return Response::FromError(st.error());
-  if (auto st = SpawnShim(ctx, *rec, p); !st) {
+  base::Status st = MakeWorkingDir(p.rootfs, rec->working_dir);
+  if (st) st = SpawnShim(ctx, *rec, p);
+  if (!st) {
     UnmountRootfs(p.rootfs);
     rec->state.error = st.error().message();
     (void)ctx->containers->Update(*rec);

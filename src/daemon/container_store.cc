@@ -21,6 +21,7 @@ std::string SerializeRecord(const ContainerRecord& r) {
             {"created", r.created},
             {"path", r.path},
             {"args", r.args},
+            {"working_dir", r.working_dir},
             {"request", r.request},
             {"tty", r.tty},
             {"restart_count", r.restart_count},
@@ -50,6 +51,7 @@ base::Result<ContainerRecord> ParseRecord(std::string_view text) {
     r.created = j.value("created", "");
     r.path = j.value("path", "");
     r.args = j.value("args", std::vector<std::string>{});
+    r.working_dir = j.value("working_dir", "");
     r.request = j.value("request", "{}");
     r.tty = j.value("tty", false);
     r.restart_count = j.value("restart_count", 0);

@@ -41,6 +41,9 @@ struct ContainerRecord {
   std::string created;   // RFC 3339 nano
   std::string path;      // process.args[0] of the generated spec
   std::vector<std::string> args;
+  // process.cwd of the generated spec: start creates it in the rootfs when it is missing, as
+  // dockerd does ("" in records written before it was kept: "/").
+  std::string working_dir;
   std::string request;  // the create body as received (JSON), echoed by inspect
   bool tty = false;
   ContainerState state;

@@ -120,6 +120,8 @@ base::Result<oci::User> ResolveExecUser(std::string_view spec, std::string_view 
         u.additional_gids.push_back(e.gid);
     }
   }
+  // As dockerd: the primary group is one of the supplementary groups too.
+  u.additional_gids.insert(u.additional_gids.begin(), u.gid);
   return u;
 }
 

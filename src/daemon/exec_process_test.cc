@@ -27,13 +27,14 @@ TEST(ExecUser, ByNameAndNumber) {
   ASSERT_TRUE(u) << u.error().message();
   EXPECT_EQ(u->uid, 1000u);
   EXPECT_EQ(u->gid, 1000u);
-  EXPECT_EQ(u->additional_gids, (std::vector<uint32_t>{10, 100}));
+  // The primary group first (as dockerd), then the groups listing the user.
+  EXPECT_EQ(u->additional_gids, (std::vector<uint32_t>{1000, 10, 100}));
 
   u = ResolveExecUser("nobody", kPasswd, kGroup);
   ASSERT_TRUE(u);
   EXPECT_EQ(u->uid, 65534u);
   EXPECT_EQ(u->gid, 65534u);
-  EXPECT_TRUE(u->additional_gids.empty());
+  EXPECT_EQ(u->additional_gids, std::vector<uint32_t>{65534});
 
   // A number needs no passwd entry (gid 0 then), but picks up the entry's group when there is one.
   u = ResolveExecUser("4242", kPasswd, kGroup);
@@ -52,7 +53,7 @@ TEST(ExecUser, WithGroup) {
   ASSERT_TRUE(u) << u.error().message();
   EXPECT_EQ(u->uid, 1000u);
   EXPECT_EQ(u->gid, 100u);
-  EXPECT_TRUE(u->additional_gids.empty());
+  EXPECT_EQ(u->additional_gids, std::vector<uint32_t>{100});
   u = ResolveExecUser("1000:5", kPasswd, kGroup);
   ASSERT_TRUE(u);
   EXPECT_EQ(u->gid, 5u);

@@ -195,6 +195,23 @@ TEST_F(DaemonContainersTest, DefaultSignalsAndLoopback) {
   EXPECT_EQ(rc, 0) << out;
 }
 
+// What scripts/compare-docker found different from dockerd 20.10 with the same image.
+TEST_F(DaemonContainersTest, ProcessSeesWhatDockerShows) {
+  auto [rc, out] = Docker("run --rm busybox sh -c 'id; echo $HOME'");
+  EXPECT_EQ(out, "uid=0(root) gid=0(root) groups=0(root)\n/root\n") << rc << Log();
+  std::tie(rc, out) = Docker("run --rm -u 1000:1000 busybox sh -c 'id; echo $HOME'");
+  EXPECT_EQ(out, "uid=1000(user) gid=1000(user) groups=1000(user)\n/home/user\n") << rc;
+  // A missing working directory is created, root-owned.
+  std::tie(rc, out) = Docker("run --rm -w /new/dir busybox sh -c 'pwd; stat -c %U:%a .'");
+  EXPECT_EQ(out, "/new/dir\nroot:755\n") << rc << Log();
+  std::tie(rc, out) = Docker("run --rm -w /etc/passwd busybox true");
+  EXPECT_NE(rc, 0) << out;
+  // Without a container network, /etc/hosts has the standard entries only.
+  std::tie(rc, out) = Docker("run --rm --hostname box.example busybox cat /etc/hosts");
+  EXPECT_EQ(out.find("box.example"), std::string::npos) << out;
+  EXPECT_NE(out.find("127.0.0.1\tlocalhost"), std::string::npos) << out;
+}
+
 TEST_F(DaemonContainersTest, RunInteractiveStdinAndTty) {
   auto [rc, out] = Shell("printf 'abc\\ndef\\n' | " + env_ + kDocker +
                          " run -i --rm busybox sh -c 'cat; echo done'");

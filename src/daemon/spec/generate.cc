@@ -142,6 +142,11 @@ Result<oci::User> ResolveUser(const std::string& user, const std::vector<std::st
         u.additional_gids.end())
       u.additional_gids.push_back(gid);
   }
+  // dockerd lists the primary group among the supplementary ones (`id` in a Docker container
+  // prints "groups=0(root)"; runc alone would set none).
+  if (std::find(u.additional_gids.begin(), u.additional_gids.end(), u.gid) ==
+      u.additional_gids.end())
+    u.additional_gids.insert(u.additional_gids.begin(), u.gid);
   return u;
 }
 

@@ -183,7 +183,7 @@ TEST(GenerateSpec, UserAndWorkdir) {
   s = Gen(R"({"User": "1000:100", "WorkingDir": "/w/", "HostConfig": {"GroupAdd": ["5"]}})");
   EXPECT_EQ(s.process->user.uid, 1000u);
   EXPECT_EQ(s.process->user.gid, 100u);
-  EXPECT_EQ(s.process->user.additional_gids, std::vector<uint32_t>{5});
+  EXPECT_EQ(s.process->user.additional_gids, (std::vector<uint32_t>{100, 5}));
   EXPECT_EQ(s.process->cwd, "/w");
   EXPECT_EQ(GenError(R"({"User": "alice"})"),
             "unable to find user alice: no matching entries in passwd file");
