@@ -228,6 +228,54 @@ json ExecIdsJson(const ContainerContext* ctx, const std::string& id) {
   return ids;
 }
 
+// NetworkSettings with every field dockerd reports, so templates such as
+// {{.NetworkSettings.IPAddress}} print "" rather than "<no value>". Until berth has container
+// networks, the default mode is a private namespace with lo only: listed as "none".
+json NetworkSettingsJson(const std::string& mode) {
+  json endpoint = {{"IPAMConfig", nullptr},   {"Links", nullptr},         {"Aliases", nullptr},
+                   {"NetworkID", ""},         {"EndpointID", ""},         {"Gateway", ""},
+                   {"IPAddress", ""},         {"IPPrefixLen", 0},         {"IPv6Gateway", ""},
+                   {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"MacAddress", ""},
+                   {"DriverOpts", nullptr}};
+  json networks = json::object();
+  networks[mode == "host" ? "host" : "none"] = endpoint;
+  return {{"Bridge", ""},
+          {"SandboxID", ""},
+          {"HairpinMode", false},
+          {"LinkLocalIPv6Address", ""},
+          {"LinkLocalIPv6PrefixLen", 0},
+          {"Ports", json::object()},
+          {"SandboxKey", ""},
+          {"SecondaryIPAddresses", nullptr},
+          {"SecondaryIPv6Addresses", nullptr},
+          {"EndpointID", ""},
+          {"Gateway", ""},
+          {"GlobalIPv6Address", ""},
+          {"GlobalIPv6PrefixLen", 0},
+          {"IPAddress", ""},
+          {"IPPrefixLen", 0},
+          {"IPv6Gateway", ""},
+          {"MacAddress", ""},
+          {"Networks", networks}};
+}
+
+// GraphDriver as dockerd's overlay2 reports it: the layer directories of the container's
+// snapshot and the rootfs mount point.
+json GraphDriverJson(const ContainerContext* ctx, const ContainerRecord& rec) {
+  json data = json::object();
+  auto mounts = ctx->images->snapshots->ContainerMounts(rec.id);
+  if (mounts && !mounts->empty()) {
+    for (const std::string& o : mounts->front().options) {
+      for (auto [key, name] :
+           {std::pair{"lowerdir=", "LowerDir"}, std::pair{"upperdir=", "UpperDir"},
+            std::pair{"workdir=", "WorkDir"}})
+        if (base::StartsWith(o, key)) data[name] = o.substr(std::string_view(key).size());
+    }
+    data["MergedDir"] = PathsOf(ctx, rec.id).rootfs;
+  }
+  return {{"Data", data}, {"Name", "overlay2"}};
+}
+
 json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
   json body = ParseRequestJson(rec);
   json host_config = body.contains("HostConfig") ? body["HostConfig"] : json::object();
@@ -243,6 +291,8 @@ json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
                    {"CapAdd", nullptr},
                    {"CapDrop", nullptr},
                    {"ShmSize", 67108864},
+                   {"KernelMemory", 0},
+                   {"KernelMemoryTCP", 0},
                    {"Runtime", "runc"},
                    {"Isolation", ""}};
   for (auto& [k, v] : defaults.items()) {
@@ -256,39 +306,43 @@ json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
   config["Image"] = rec.image;
   Paths p = PathsOf(ctx, rec.id);
   const ContainerState& s = rec.state;
-  return {{"Id", rec.id},
-          {"Created", rec.created},
-          {"Path", rec.path},
-          {"Args", rec.args},
-          {"State",
-           {{"Status", s.paused ? "paused" : s.status},
-            {"Running", s.status == "running"},
-            {"Paused", s.paused},
-            {"Restarting", false},
-            {"OOMKilled", s.oom_killed},
-            {"Dead", false},
-            {"Pid", s.pid},
-            {"ExitCode", s.exit_code},
-            {"Error", s.error},
-            {"StartedAt", s.started_at},
-            {"FinishedAt", s.finished_at}}},
-          {"Image", rec.image_id},
-          {"ResolvConfPath", p.data + "/resolv.conf"},
-          {"HostnamePath", p.data + "/hostname"},
-          {"HostsPath", p.data + "/hosts"},
-          {"LogPath", p.log},
-          {"Name", "/" + rec.name},
-          {"RestartCount", rec.restart_count},
-          {"Driver", "overlay2"},
-          {"Platform", "linux"},
-          {"MountLabel", ""},
-          {"ProcessLabel", ""},
-          {"AppArmorProfile", ""},
-          {"ExecIDs", ExecIdsJson(ctx, rec.id)},
-          {"HostConfig", host_config},
-          {"Mounts", json::array()},
-          {"Config", config},
-          {"NetworkSettings", {{"Networks", json::object()}, {"Ports", json::object()}}}};
+  return {
+      {"Id", rec.id},
+      {"Created", rec.created},
+      {"Path", rec.path},
+      {"Args", rec.args},
+      {"State",
+       {{"Status", s.paused ? "paused" : s.status},
+        {"Running", s.status == "running"},
+        {"Paused", s.paused},
+        {"Restarting", false},
+        {"OOMKilled", s.oom_killed},
+        {"Dead", false},
+        {"Pid", s.pid},
+        {"ExitCode", s.exit_code},
+        {"Error", s.error},
+        {"StartedAt", s.started_at},
+        {"FinishedAt", s.finished_at}}},
+      {"Image", rec.image_id},
+      {"ResolvConfPath", p.data + "/resolv.conf"},
+      {"HostnamePath", p.data + "/hostname"},
+      {"HostsPath", p.data + "/hosts"},
+      {"LogPath", p.log},
+      {"Name", "/" + rec.name},
+      {"RestartCount", rec.restart_count},
+      {"Driver", "overlay2"},
+      {"Platform", "linux"},
+      {"MountLabel", ""},
+      {"ProcessLabel", ""},
+      {"AppArmorProfile", ""},
+      {"ExecIDs", ExecIdsJson(ctx, rec.id)},
+      {"HostConfig", host_config},
+      {"Mounts", json::array()},
+      {"Config", config},
+      {"GraphDriver", GraphDriverJson(ctx, rec)},
+      {"NetworkSettings", NetworkSettingsJson(host_config["NetworkMode"].is_string()
+                                                  ? host_config["NetworkMode"].get<std::string>()
+                                                  : std::string("default"))}};
 }
 
 std::string StatusText(const ContainerState& s) {

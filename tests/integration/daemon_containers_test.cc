@@ -206,6 +206,15 @@ TEST_F(DaemonContainersTest, ProcessSeesWhatDockerShows) {
   EXPECT_EQ(out, "/new/dir\nroot:755\n") << rc << Log();
   std::tie(rc, out) = Docker("run --rm -w /etc/passwd busybox true");
   EXPECT_NE(rc, 0) << out;
+  // Templates over fields dockerd always reports print values, not "<no value>".
+  std::tie(rc, out) = Docker("create --name insp --network none busybox true");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) = Docker(
+      "inspect -f '[{{.NetworkSettings.IPAddress}}] {{len .NetworkSettings.Networks}} "
+      "{{.HostConfig.KernelMemory}} {{.GraphDriver.Name}} {{.GraphDriver.Data.UpperDir}}' insp");
+  EXPECT_EQ(out.rfind("[] 1 0 overlay2 /", 0), 0u) << out;
+  EXPECT_EQ(out.find("<no value>"), std::string::npos) << out;
+  std::tie(rc, out) = Docker("rm insp");
   // Without a container network, /etc/hosts has the standard entries only.
   std::tie(rc, out) = Docker("run --rm --hostname box.example busybox cat /etc/hosts");
   EXPECT_EQ(out.find("box.example"), std::string::npos) << out;
