@@ -100,7 +100,10 @@ void PublishContainerEvent(ContainerContext* ctx, const ContainerRecord& rec,
 
 // Starts a created or exited container (mounts its rootfs, spawns its shim): 204, 304 when it
 // already runs, or the error. Blocks until the container runs; call off the I/O threads.
-Response StartContainer(ContainerContext* ctx, const std::string& name_or_id);
+// by_policy: a restart of the restart policy, which a stop through the API (manually_stopped)
+// cancels even when it comes in between the decision to restart and this call.
+Response StartContainer(ContainerContext* ctx, const std::string& name_or_id,
+                        bool by_policy = false);
 
 // Copies between a hijacked client connection and a shim's attach.sock until the shim's side
 // ends: `early` first to the shim; client bytes to the shim only with `forward_stdin`, whose

@@ -210,11 +210,18 @@ void ContainerMonitor::OnExit(const std::string& id) {
   }
 }
 
+bool ContainerMonitor::RestartPending(const std::string& id) {
+  std::lock_guard lock(mu_);
+  for (const auto& [when, due] : restarts_)
+    if (due.id == id) return true;
+  return false;
+}
+
 void ContainerMonitor::StartByPolicy(const std::string& id, bool at_boot) {
   auto rec = ctx_->containers->Find(id);
   if (!rec || rec->id != id) return;
   if (rec->manually_stopped && !at_boot) return;  // stopped through the API while we waited
-  Response r = StartContainer(ctx_, id);
+  Response r = StartContainer(ctx_, id, /*by_policy=*/!at_boot);
   if (r.status >= 400) base::LogWarn("restart {} by its policy: {}", id, r.body);
 }
 

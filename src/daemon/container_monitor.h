@@ -34,6 +34,8 @@ class ContainerMonitor {
   // Watches the shim of a container that was just started (reads <state>/shim.pid). A shim
   // that is already gone is handled as an exit at once.
   void Watch(const std::string& id);
+  // Whether a restart of `id` by its policy is queued (it waits out the back-off).
+  bool RestartPending(const std::string& id);
 
   // At daemon start: watches the shims of running containers, handles the exits that happened
   // while no berthd was there, and starts the containers whose policy asks for it (always, and

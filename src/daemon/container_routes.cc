@@ -375,8 +375,10 @@ Response List(ContainerContext* ctx, const Query& q) {
   for (const auto& r : recs) {
     if (!all && r.state.status != "running") continue;
     if (limit > 0 && int64_t(out.size()) >= limit) break;
+    // dockerd quotes the arguments that hold a space (daemon/list.go), nothing else.
     std::string command = r.path;
-    for (const auto& a : r.args) command += " " + a;
+    for (const auto& a : r.args)
+      command += a.find(' ') == std::string::npos ? " " + a : " '" + a + "'";
     json body = ParseRequestJson(r);
     json labels =
         body.contains("Labels") && body["Labels"].is_object() ? body["Labels"] : json::object();
@@ -473,7 +475,24 @@ Response Kill(ContainerContext* ctx, const std::string& name, const Query& q) {
 Response Stop(ContainerContext* ctx, const std::string& name, const Query& q) {
   auto rec = FindFresh(ctx, name);
   if (!rec) return Response::FromError(rec.error());
-  if (rec->state.status != "running") return Response::Text(304, "");
+  if (rec->state.status != "running") {
+    // Exited, but perhaps waiting out its restart policy's back-off: dockerd reports that as
+    // running and restarting, and its stop cancels the restart (204). Marking the container
+    // stopped through the API is what cancels it here; a plain stopped one answers 304.
+    bool pending = ctx->monitor && ctx->monitor->RestartPending(rec->id);
+    auto lock = ctx->containers->OpLock(rec->id);
+    std::lock_guard guard(*lock);
+    auto now = FindFresh(ctx, rec->id);
+    if (now && now->state.status != "running") {
+      if (!now->manually_stopped) {
+        now->manually_stopped = true;
+        (void)ctx->containers->Update(*now);
+      }
+      return Response::Text(pending ? 204 : 304, "");
+    }
+    if (!now) return Response::FromError(now.error());
+    rec = std::move(now);  // restarted meanwhile: stop this run
+  }
   spec::CreateRequest cr = spec::ParseCreateRequest(rec->request).value_or(spec::CreateRequest{});
   std::string signal = q.Get("signal", cr.config.stop_signal);
   if (signal.empty()) signal = "TERM";
@@ -520,7 +539,7 @@ Response Remove(ContainerContext* ctx, const std::string& name, const Query& q) 
 
 }  // namespace
 
-Response StartContainer(ContainerContext* ctx, const std::string& name) {
+Response StartContainer(ContainerContext* ctx, const std::string& name, bool by_policy) {
   auto found = ctx->containers->Find(name);
   if (!found) return Response::FromError(found.error());
   auto lock = ctx->containers->OpLock(found->id);
@@ -530,6 +549,7 @@ Response StartContainer(ContainerContext* ctx, const std::string& name) {
   if (rec->state.paused)
     return Response::ErrorMessage(409, "cannot start a paused container, try unpause instead");
   if (rec->state.status == "running") return Response::Text(304, "");
+  if (by_policy && rec->manually_stopped) return Response::Text(304, "");
   Paths p = PathsOf(ctx, rec->id);
   // The previous run's exit.json and sockets must not make the new run look finished.
   (void)sys::RemoveAll(p.state);

@@ -215,6 +215,12 @@ TEST_F(DaemonContainersTest, ProcessSeesWhatDockerShows) {
   EXPECT_EQ(out.rfind("[] 1 0 overlay2 /", 0), 0u) << out;
   EXPECT_EQ(out.find("<no value>"), std::string::npos) << out;
   std::tie(rc, out) = Docker("rm insp");
+  // ps quotes the arguments that hold a space, as dockerd's list does.
+  std::tie(rc, out) = Docker("create --name quoted busybox sh -c 'echo a b'");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = Docker("ps -a --no-trunc --filter name=quoted --format '{{.Command}}'");
+  EXPECT_EQ(out, "\"sh -c 'echo a b'\"\n");
+  std::tie(rc, out) = Docker("rm quoted");
   // Without a container network, /etc/hosts has the standard entries only.
   std::tie(rc, out) = Docker("run --rm --hostname box.example busybox cat /etc/hosts");
   EXPECT_EQ(out.find("box.example"), std::string::npos) << out;
@@ -278,6 +284,21 @@ TEST_F(DaemonContainersTest, RestartPolicies) {
   EXPECT_EQ(rc, 0) << out;
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(Docker("inspect -f '{{.State.Status}}' p2").second, "exited\n") << Log();
+  // A stop while the container waits out its back-off (0.8 s after the third restart) cancels
+  // the pending restart, as dockerd's stop of a restarting container does.
+  std::tie(rc, out) = Docker("run -d --name p3 --restart always busybox sh -c 'exit 1'");
+  ASSERT_EQ(rc, 0) << out << Log();
+  for (int i = 0; i < 200; ++i) {
+    count = Docker("inspect -f '{{.RestartCount}}' p3").second;
+    if (count >= "3\n" && count.size() == 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  std::tie(rc, out) = Docker("stop -t 1 p3");
+  EXPECT_EQ(rc, 0) << out;
+  std::string stopped = Docker("inspect -f '{{.RestartCount}} {{.State.Status}}' p3").second;
+  std::this_thread::sleep_for(2s);  // longer than the back-off it was waiting for
+  EXPECT_EQ(Docker("inspect -f '{{.RestartCount}} {{.State.Status}}' p3").second, stopped) << Log();
+  EXPECT_NE(stopped.find("exited"), std::string::npos) << stopped;
 }
 
 // SIGKILL of berthd leaves containers running; the next berthd re-adopts them and records the
