@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
+#include "runtime/linux/process_setup.h"
 
 namespace berth::daemon {
 namespace {
@@ -126,9 +127,7 @@ base::Result<oci::User> ResolveExecUser(std::string_view spec, std::string_view 
 }
 
 std::string HomeOf(uint32_t uid, std::string_view passwd) {
-  for (const auto& e : ParsePasswd(passwd))
-    if (e.uid == uid && !e.home.empty()) return e.home;
-  return "/";
+  return runtime::linux::HomeOf(passwd, uid);  // the init's rule for a process without HOME
 }
 
 std::vector<std::string> MergeEnv(std::vector<std::string> base,

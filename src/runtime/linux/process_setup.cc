@@ -131,7 +131,9 @@ base::Status CloseFdsFrom(int first, const std::vector<int>& keep) {
 }
 
 std::string HomeOf(std::string_view passwd, uint32_t uid) {
-  for (const std::string& line : base::SplitNonEmpty(passwd, '\n')) {
+  for (const std::string& raw : base::SplitNonEmpty(passwd, '\n')) {
+    std::string_view line = base::Trim(raw);
+    if (line.empty() || line[0] == '#') continue;
     auto f = base::Split(line, ':');
     if (f.size() < 7) continue;
     auto id = base::ParseUint(f[2]);
