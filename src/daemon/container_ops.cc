@@ -15,6 +15,7 @@
 #include "base/time.h"
 #include "daemon/container_internal.h"
 #include "daemon/spec/create_request.h"
+#include "daemon/trash.h"
 #include "image/snapshot/snapshotter.h"
 #include "runtime/container.h"
 #include "sys/file.h"
@@ -297,7 +298,7 @@ base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) 
       !st && st.error().code() != base::ErrorCode::kNotFound)
     return st;
   for (const std::string& dir : {ctx->exec_root + "/containers/" + rec.id, p.state, p.data}) {
-    if (auto st = sys::RemoveAll(dir); !st)
+    if (auto st = ctx->trash ? ctx->trash->Discard(dir) : sys::RemoveAll(dir); !st)
       base::LogWarn("remove {}: {}", dir, st.error().message());
   }
   ctx->attaches.Drop(rec.id);

@@ -16,6 +16,7 @@
 namespace berth::daemon {
 
 class ContainerMonitor;
+class Trash;
 
 // What the container routes use; everything must outlive the router.
 struct ContainerContext {
@@ -34,6 +35,7 @@ struct ContainerContext {
   EventBus* events = nullptr;           // container events are published here
   PendingAttaches attaches;             // attach connections waiting for their container to start
   ContainerMonitor* monitor = nullptr;  // notices shim exits; may be null in tests
+  Trash* trash = nullptr;  // a removed container's directories go here; null: removed in place
 };
 
 void AddContainerRoutes(Router& router, ContainerContext* context);

@@ -23,6 +23,7 @@
 #include "daemon/listener.h"
 #include "daemon/server.h"
 #include "daemon/system_routes.h"
+#include "daemon/trash.h"
 #include "runtime/cgroup/layout.h"
 #include "runtime/cgroup/tuning.h"
 #include "sys/file.h"
@@ -111,7 +112,11 @@ base::Status RunDaemon(const DaemonConfig& config) {
   engine.config = config;
   engine.engine_id = TRY_CTX(EngineId(config.data_root), "engine id");
 
+  // Before the stores and the containers, which discard into it: destroyed after them.
+  auto trash = TRY(Trash::Open({config.data_root + "/trash", config.exec_root + "/trash"}));
   ImageStores images = TRY_CTX(OpenImageStores(config.data_root), "open image stores");
+  images.snapshots->SetContainerTreeRemover(
+      [t = trash.get()](const std::string& dir) { return t->Discard(dir); });
   engine.images = &images;
   registry::RegistryHosts::Options host_options;
   host_options.insecure_registries = config.insecure_registries;
@@ -137,6 +142,7 @@ base::Status RunDaemon(const DaemonConfig& config) {
   container_context.default_init = config.init;
   container_context.host = ProbeSpecHostFacts();
   container_context.events = &events;
+  container_context.trash = trash.get();
   // Declared after the context: destroyed (its thread joined) before it.
   ContainerMonitor monitor(&container_context);
   container_context.monitor = &monitor;

@@ -215,7 +215,9 @@ Status Snapshotter::RemoveContainer(const std::string& key, bool durable) {
   oci::Digest id = ContainerId(key);
   auto rec = TRY_CTX(meta_->GetSnapshot(id), ctx);
   TRY_CTX(meta_->DeleteSnapshot(id, /*release_one=*/rec.refcount > 0, durable), ctx);
-  TRY_CTX(sys::RemoveAll(root_ + "/" + rec.key), ctx);
+  // The record is gone first (as in Remove): a crash before the tree is gone leaves an orphan.
+  std::string dir = root_ + "/" + rec.key;
+  TRY_CTX(remove_container_tree_ ? remove_container_tree_(dir) : sys::RemoveAll(dir), ctx);
   return {};
 }
 

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -105,6 +106,12 @@ class Snapshotter {
   // (left by a crash or a failed unpack). Returns how many were removed.
   base::Result<int> CleanupOrphans(std::chrono::seconds max_age);
 
+  // How RemoveContainer deletes a writable layer's directory once its record is gone (default:
+  // sys::RemoveAll, here and now). berthd passes its trash so that the unlinks happen after the
+  // client has its answer. Set before the snapshotter is shared between threads.
+  using TreeRemover = std::function<base::Status(const std::string& dir)>;
+  void SetContainerTreeRemover(TreeRemover remove) { remove_container_tree_ = std::move(remove); }
+
  private:
   Snapshotter(std::string root, MetadataStore* meta) : root_(std::move(root)), meta_(meta) {}
   // Renames the temporary dir `tmp` (the parent of fs/) to the next free number; returns it.
@@ -116,6 +123,7 @@ class Snapshotter {
   MetadataStore* meta_;
   std::mutex mu_;
   uint64_t next_ = 0;
+  TreeRemover remove_container_tree_;
 };
 
 // Bytes of content below dir: sizes of regular files (each inode once) and symlinks; what
