@@ -48,8 +48,12 @@ base::Status ShimControlAt(const std::string& state_dir, const std::string& line
 // dockerd, resolving it inside the rootfs (a symlink in the image cannot lead out). "" and "/"
 // are left alone; an existing non-directory fails.
 base::Status MakeWorkingDir(const std::string& rootfs, const std::string& dir);
+// `throwaway` (an AutoRemove container, whose layer is deleted when it exits): mounted with
+// overlayfs's "volatile", which skips syncing the upper filesystem, above all the sync of the
+// whole upper filesystem at unmount that sits between the container's exit and `run --rm`
+// returning (podman does the same for --rm). Where the kernel lacks it, mounted without.
 base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
-                         const std::string& target);
+                         const std::string& target, bool throwaway = false);
 // Lazy unmount; errors other than "not mounted" are logged.
 void UnmountRootfs(const std::string& target);
 

@@ -128,7 +128,7 @@ base::Status ShimControlAt(const std::string& state_dir, const std::string& line
 }
 
 base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
-                         const std::string& target) {
+                         const std::string& target, bool throwaway) {
   auto mounts = TRY(ctx->images->snapshots->ContainerMounts(id));
   if (mounts.empty()) return Fail(Error::Internal("snapshot has no mounts"));
   const image::MountSpec& m = mounts.front();
@@ -137,7 +137,15 @@ base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
   (void)umount2(target.c_str(), MNT_DETACH);
   if (m.type == "bind") return sys::Mount(m.source, target, "", MS_BIND | MS_REC, "");
   std::string data;
-  for (const auto& o : m.options) data += (data.empty() ? "" : ",") + o;
+  for (const auto& o : m.options) {
+    data += (data.empty() ? "" : ",") + o;
+    // A volatile mount leaves <workdir>/work/incompat/volatile behind, and overlayfs refuses
+    // every later mount of the layer while it is there.
+    if (base::StartsWith(o, "workdir=")) (void)sys::RemoveAll(o.substr(8) + "/work/incompat");
+  }
+  if (throwaway && m.type == "overlay") {
+    if (sys::Mount(m.source, target, m.type, 0, data + ",volatile")) return {};
+  }
   return sys::Mount(m.source, target, m.type, 0, data);
 }
 

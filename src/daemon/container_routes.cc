@@ -554,7 +554,8 @@ Response StartContainer(ContainerContext* ctx, const std::string& name, bool by_
   // The previous run's exit.json and sockets must not make the new run look finished.
   (void)sys::RemoveAll(p.state);
   if (auto st = sys::MkdirAll(p.state, 0700); !st) return Response::FromError(st.error());
-  if (auto st = MountRootfs(ctx, rec->id, p.rootfs); !st) return Response::FromError(st.error());
+  if (auto st = MountRootfs(ctx, rec->id, p.rootfs, rec->auto_remove); !st)
+    return Response::FromError(st.error());
   base::Status st = MakeWorkingDir(p.rootfs, rec->working_dir);
   if (st) st = SpawnShim(ctx, *rec, p);
   if (!st) {

@@ -177,6 +177,42 @@ TEST_F(DaemonContainersTest, RunAttachedRmExitCode) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 20000) << "lost output";
 }
 
+// A --rm container's layer is mounted "volatile" (never synced: it is deleted at exit), a kept
+// container's is not; a removed container's directories leave their paths at once and the
+// trash they go to is emptied in the background.
+TEST_F(DaemonContainersTest, ThrowawayLayerAndDeferredRemoval) {
+  auto [rc, out] = Docker("run -d --rm --name v1 busybox sleep 100");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string v1 = out.substr(0, out.find('\n'));
+  std::tie(rc, out) = Docker("run -d --name v2 busybox sleep 100");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string v2 = out.substr(0, out.find('\n'));
+  auto mount_options = [&](const std::string& id) {
+    std::istringstream in(ReadAll("/proc/self/mountinfo"));
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("/e/containers/" + id + "/bundle/rootfs ") != std::string::npos) return line;
+    }
+    return std::string("(not mounted)");
+  };
+  EXPECT_NE(mount_options(v1).find("volatile"), std::string::npos) << mount_options(v1);
+  EXPECT_EQ(mount_options(v2).find("volatile"), std::string::npos) << mount_options(v2);
+  int shim1 = ShimPid(v1), shim2 = ShimPid(v2);
+  std::tie(rc, out) = Docker("kill v1");  // --rm: removed once it exits
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = Docker("rm -f v2");
+  EXPECT_EQ(rc, 0) << out << Log();
+  for (int i = 0; i < 100 && Docker("ps -aq").second != ""; ++i)
+    std::this_thread::sleep_for(50ms);
+  ExpectGone(v1, shim1);
+  ExpectGone(v2, shim2);
+  bool empty = false;
+  for (int i = 0; i < 100 && !empty; ++i) {
+    empty = fs::is_empty(dir_ + "/d/trash") && fs::is_empty(dir_ + "/e/trash");
+    if (!empty) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(empty) << "trash not emptied";
+}
+
 // A container starts as under Docker: no signal ignored (berthd ignores SIGPIPE, and execve
 // would pass that on), and a --network none container has its loopback up.
 TEST_F(DaemonContainersTest, DefaultSignalsAndLoopback) {
