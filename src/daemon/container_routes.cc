@@ -140,6 +140,15 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
 
   std::optional<oci::Digest> parent;
   if (!image.layers.empty()) parent = image.layers.back().chain_id;
+  // The mount points of every container's generated spec, made once per image instead of in
+  // each container's upper dir at each start. A failure only costs speed.
+  if (parent) {
+    static const std::vector<image::MountPoint> kMountPoints = {
+        {"proc", true},       {"sys", true},           {"dev", true},
+        {"etc/hosts", false}, {"etc/hostname", false}, {"etc/resolv.conf", false}};
+    if (auto st = ctx->images->snapshots->EnsureInitLayer(*parent, kMountPoints); !st)
+      base::LogWarn("{}", st.error().message());
+  }
   if (auto m = ctx->images->snapshots->PrepareContainer(rec.id, parent, !rec.auto_remove); !m)
     return fail(m.error());
   snapshot = true;

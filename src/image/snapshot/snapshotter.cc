@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,9 +14,12 @@
 #include <set>
 #include <system_error>
 
+#include "archive/whiteout.h"
+#include "base/scope_guard.h"
 #include "base/strings.h"
 #include "sys/file.h"
 #include "sys/lock.h"
+#include "sys/path.h"
 
 namespace berth::image {
 
@@ -194,6 +198,11 @@ Result<std::vector<MountSpec>> Snapshotter::ContainerMounts(const std::string& k
   if (!rec.parent) return std::vector<MountSpec>{{"bind", dir + "/fs", {"rbind", "rw"}}};
   size_t count = 0;
   std::string lower = TRY(LowerDirs(*rec.parent, &count));
+  std::string init = InitDir(TRY(meta_->GetSnapshot(*rec.parent)).key);
+  if (access(init.c_str(), F_OK) == 0) {
+    lower = init + ":" + lower;
+    ++count;
+  }
   MountSpec m{"overlay",
               "overlay",
               {"lowerdir=" + lower, "upperdir=" + dir + "/fs", "workdir=" + dir + "/work"}};
@@ -203,6 +212,115 @@ Result<std::vector<MountSpec>> Snapshotter::ContainerMounts(const std::string& k
     return Fail(Error::InvalidArgument(
         fmt::format("overlay mount options exceed one page: {} layers ({} bytes)", count, len)));
   return std::vector<MountSpec>{std::move(m)};
+}
+
+namespace {
+
+enum class Presence { kAbsent, kDirectory, kFile, kOther };
+
+bool IsWhiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
+
+bool IsOpaque(const std::string& dir) {
+  char v[2];
+  for (auto name : {archive::kTrustedOpaqueXattr, archive::kUserOpaqueXattr}) {
+    if (lgetxattr(dir.c_str(), std::string(name).c_str(), v, sizeof v) == 1 && v[0] == 'y')
+      return true;
+  }
+  return false;
+}
+
+// What the merged view of `layers` (top first) has at `rel`, whose parent (if any) the merged
+// view has as a directory: the topmost layer that names it decides, unless a layer above hides
+// the parent's lower contents (opaque) or the parent itself (a whiteout).
+// `found` receives the deciding layer's stat when present.
+Presence Lookup(const std::vector<std::string>& layers, const std::string& rel,
+                struct stat* found = nullptr) {
+  std::string parent = Dirname(rel) == "." ? "" : Dirname(rel);
+  for (const auto& layer : layers) {
+    struct stat st;
+    if (lstat((layer + "/" + rel).c_str(), &st) == 0) {
+      if (found) *found = st;
+      if (IsWhiteout(st)) return Presence::kAbsent;
+      if (S_ISDIR(st.st_mode)) return Presence::kDirectory;
+      return S_ISREG(st.st_mode) ? Presence::kFile : Presence::kOther;
+    }
+    if (!parent.empty() && lstat((layer + "/" + parent).c_str(), &st) == 0) {
+      if (IsWhiteout(st) || !S_ISDIR(st.st_mode)) return Presence::kAbsent;
+      if (IsOpaque(layer + "/" + parent)) return Presence::kAbsent;
+    }
+  }
+  return Presence::kAbsent;
+}
+
+}  // namespace
+
+std::string Snapshotter::InitDir(const std::string& top_key) const {
+  return root_ + "/" + top_key + "/init";
+}
+
+Status Snapshotter::EnsureInitLayer(const oci::Digest& top, const std::vector<MountPoint>& points) {
+  auto ctx = "init layer of " + top.ToString();
+  auto rec = TRY_CTX(meta_->GetSnapshot(top), ctx);
+  std::string init = InitDir(rec.key);
+  if (access(init.c_str(), F_OK) == 0) return {};
+  std::vector<std::string> layers;
+  for (std::optional<oci::Digest> cur = top; cur;) {
+    auto r = TRY_CTX(meta_->GetSnapshot(*cur), ctx);
+    layers.push_back(root_ + "/" + r.key + "/fs");
+    cur = r.parent;
+  }
+  std::string tmp = root_ + "/" + rec.key + "/" + kTmpPrefix + RandomHex(16);
+  if (mkdir(tmp.c_str(), 0755) != 0)
+    return Fail(Error::FromErrno(errno, "mkdir \"" + tmp + "\"").Context(ctx));
+  base::ScopeGuard discard([&] { (void)sys::RemoveAll(tmp); });
+  for (const auto& p : points) {
+    std::string rel = sys::CleanPath("/" + p.path).substr(1);
+    if (rel.empty()) continue;
+    // Every ancestor must be a directory in the image or absent from it. The init layer gets
+    // each as a directory, which overlayfs merges with the image's; being the topmost layer,
+    // its attributes are the merged directory's, so they are copied from the image's.
+    bool usable = true, absent = false;
+    std::vector<std::pair<std::string, std::optional<struct stat>>> ancestors;
+    for (size_t slash = rel.find('/'); slash != std::string::npos && usable;
+         slash = rel.find('/', slash + 1)) {
+      struct stat st;
+      Presence a = absent ? Presence::kAbsent : Lookup(layers, rel.substr(0, slash), &st);
+      absent = a == Presence::kAbsent;
+      // A symlink or file on the way: the runtime resolves it inside the rootfs at each start.
+      usable = absent || a == Presence::kDirectory;
+      ancestors.emplace_back(rel.substr(0, slash), absent ? std::nullopt : std::optional(st));
+    }
+    if (!usable || (!absent && Lookup(layers, rel) != Presence::kAbsent)) continue;
+    for (const auto& [anc, st] : ancestors) {
+      std::string dir = tmp + "/" + anc;
+      if (mkdir(dir.c_str(), 0755) != 0) {
+        if (errno == EEXIST) continue;
+        return Fail(Error::FromErrno(errno, "mkdir \"" + anc + "\"").Context(ctx));
+      }
+      if (st) {
+        (void)lchown(dir.c_str(), st->st_uid, st->st_gid);
+        (void)chmod(dir.c_str(), st->st_mode & 07777);
+        struct timespec times[2] = {st->st_atim, st->st_mtim};
+        (void)utimensat(AT_FDCWD, dir.c_str(), times, AT_SYMLINK_NOFOLLOW);
+      }
+    }
+    std::string path = tmp + "/" + rel;
+    if (p.directory) {
+      if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+        return Fail(Error::FromErrno(errno, "mkdir \"" + rel + "\"").Context(ctx));
+    } else {
+      int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0) return Fail(Error::FromErrno(errno, "create \"" + rel + "\"").Context(ctx));
+      close(fd);
+    }
+  }
+  if (rename(tmp.c_str(), init.c_str()) == 0) {
+    discard.Dismiss();
+    return {};
+  }
+  // Another creator's init layer is in place: ours is discarded.
+  if (errno == EEXIST || errno == ENOTEMPTY) return {};
+  return Fail(Error::FromErrno(errno, "rename \"" + tmp + "\"").Context(ctx));
 }
 
 Result<std::string> Snapshotter::ContainerUpperDir(const std::string& key) {

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -84,6 +87,64 @@ TEST_F(SnapshotterTest, CommitViewAndContainer) {
   auto names = sys::ListDir(root_ + "/snapshots");
   ASSERT_TRUE(names);
   for (const auto& n : *names) EXPECT_EQ(n[0], '.') << n;
+}
+
+// The init layer holds the mount points the image lacks, and only those: present ones (in any
+// layer) are left alone, whited-out or opaque-hidden ones count as absent, and points under a
+// symlink are left to the runtime. It sits above the image in containers' mounts.
+TEST_F(SnapshotterTest, InitLayerHoldsTheMountPointsTheImageLacks) {
+  bool root = geteuid() == 0;  // whiteouts and trusted.* xattrs need root
+  auto below = snaps_->PrepareLayerDir();
+  ASSERT_TRUE(below);
+  fs::create_directories(*below + "/etc");
+  fs::permissions(*below + "/etc", fs::perms(0750));
+  fs::create_directories(*below + "/dev");
+  fs::create_directories(*below + "/run");
+  std::ofstream(*below + "/etc/hostname") << "x";
+  fs::create_symlink("usr/lib", *below + "/lib");
+  oci::Digest a = oci::Sha256Of("below");
+  ASSERT_TRUE(snaps_->CommitLayer(*below, a, std::nullopt, 0));
+  auto top = snaps_->PrepareLayerDir();
+  ASSERT_TRUE(top);
+  if (root) {
+    ASSERT_EQ(mknod((*top + "/dev").c_str(), S_IFCHR | 0600, makedev(0, 0)), 0);  // whiteout
+    fs::create_directories(*top + "/etc");
+    ASSERT_EQ(setxattr((*top + "/etc").c_str(), "trusted.overlay.opaque", "y", 1, 0), 0);
+  }
+  oci::Digest b = oci::Sha256Of("top");
+  ASSERT_TRUE(snaps_->CommitLayer(*top, b, a, 0));
+
+  std::vector<MountPoint> points = {
+      {"proc", true},          {"/dev", true},        {"run", true},          {"etc/hosts", false},
+      {"etc/hostname", false}, {"lib/modules", true}, {"sys/fs/cgroup", true}};
+  auto made = snaps_->EnsureInitLayer(b, points);
+  ASSERT_TRUE(made) << made.error().message();
+  std::string init = fs::path(*snaps_->LayerDir(b)).parent_path().string() + "/init";
+  EXPECT_TRUE(fs::is_directory(init + "/proc"));
+  EXPECT_TRUE(fs::is_directory(init + "/sys/fs/cgroup"));
+  EXPECT_TRUE(fs::is_regular_file(init + "/etc/hosts"));
+  if (!root) {  // (as root the opaque etc/ above decides: its mode is the test's umask's)
+    EXPECT_EQ(fs::status(init + "/etc").permissions(), fs::perms(0750));  // as the image's
+  }
+  EXPECT_FALSE(fs::exists(init + "/run"));              // the image has it
+  EXPECT_FALSE(fs::exists(init + "/lib"));              // under a symlink: the runtime's business
+  EXPECT_EQ(fs::exists(init + "/dev"), root);           // whited out above
+  EXPECT_EQ(fs::exists(init + "/etc/hostname"), root);  // hidden by an opaque etc/
+
+  // Built once: a second call leaves it as it is.
+  std::ofstream(init + "/marker") << "";
+  ASSERT_TRUE(snaps_->EnsureInitLayer(b, points));
+  EXPECT_TRUE(fs::exists(init + "/marker"));
+
+  auto c = snaps_->PrepareContainer("ctr", b);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ((*c)[0].options[0],
+            "lowerdir=" + init + ":" + *snaps_->LayerDir(b) + ":" + *snaps_->LayerDir(a));
+  // Removed with the layer it belongs to.
+  ASSERT_TRUE(snaps_->RemoveContainer("ctr"));
+  ASSERT_TRUE(snaps_->Remove(b));
+  EXPECT_FALSE(fs::exists(init));
+  EXPECT_FALSE(snaps_->EnsureInitLayer(b, points));  // NotFound
 }
 
 TEST_F(SnapshotterTest, ConcurrentCommitOfTheSameChainKeepsOne) {
