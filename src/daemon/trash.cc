@@ -3,7 +3,11 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/ioprio.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -72,6 +76,12 @@ void Trash::Drain() {
 }
 
 void Trash::Run() {
+  // Deleting is never urgent: the worker takes the CPU only when no other thread wants it and
+  // the disk at idle priority (where the I/O scheduler honours classes), so that a container
+  // starting meanwhile does not wait for the last one's unlinks.
+  sched_param param{};
+  (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+  (void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
   std::unique_lock lock(mu_);
   while (true) {
     wake_.wait(lock, [&] { return !queue_.empty() || stop_; });
