@@ -18,13 +18,18 @@
 #                 /_ping and GET /version): the floor under the berth_docker column
 # Setup (private daemons, the image imported into each, cleanup) is in bench/lib-engines.sh.
 # Per-run times come from bash's $EPOCHREALTIME around the CLI process. BENCH_CSV=FILE keeps the
-# raw times. Needs root, runc, jq, busybox-static; docker.io and podman for those columns (bench
+# raw times. BENCH_PAUSE (seconds, default 0.2) separates consecutive runs: every engine leaves
+# deferred work after a run returns (the kernel's network namespace cleanup, dockerd's and
+# containerd's bookkeeping, berthd's trash), which would otherwise land in the next engine's
+# measurement; this measures the latency of one run on a settled host. BENCH_PAUSE=0 measures
+# back-to-back runs instead. Needs root, runc, jq, busybox-static; docker.io and podman for those columns (bench
 # only: `apt-get install docker.io podman`, not part of scripts/setup).
 # shellcheck disable=SC2317  # run_ functions and cleanup are called indirectly
 set -euo pipefail
 
 n=${1:-${N:-30}}
 warmup=${BENCH_WARMUP:-3}
+pause=${BENCH_PAUSE:-0.2}
 [[ $n =~ ^[0-9]+$ && $n -ge 1 ]] || { echo "usage: $0 [N>=1]" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "$0: needs root (containers are real)" >&2; exit 1; }
 
@@ -85,7 +90,10 @@ for e in "${active[@]}"; do
 done
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((i = 0; i < n; i++)); do
-  for e in "${active[@]}"; do one "$e" >>"$work/$e.ms"; done
+  for e in "${active[@]}"; do
+    one "$e" >>"$work/$e.ms"
+    [[ $pause == 0 ]] || sleep "$pause"
+  done
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -95,7 +103,7 @@ if [[ -n ${BENCH_CSV:-} ]]; then
   { (IFS=,; echo "${active[*]}"); paste -d, "${files[@]}"; } >"$BENCH_CSV"
 fi
 
-echo "run --rm --network none busybox true: N=$n interleaved (+$warmup warm-up each)," \
+echo "run --rm --network none busybox true: N=$n interleaved (+$warmup warm-up each, ${pause}s apart)," \
   "$(nproc) CPUs, kernel $(uname -r), load avg $load0 -> $load1"
 [[ $berthd_ok == 1 ]] && echo "  berthd: $berthd_bin ($("$berthd_bin" --version 2>/dev/null | head -n1))"
 [[ -x $docker_cli ]] && echo "  docker CLI: $docker_cli ($("$docker_cli" --version 2>/dev/null))"
