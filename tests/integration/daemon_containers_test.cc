@@ -201,8 +201,7 @@ TEST_F(DaemonContainersTest, ThrowawayLayerAndDeferredRemoval) {
   EXPECT_EQ(rc, 0) << out;
   std::tie(rc, out) = Docker("rm -f v2");
   EXPECT_EQ(rc, 0) << out << Log();
-  for (int i = 0; i < 100 && Docker("ps -aq").second != ""; ++i)
-    std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 100 && Docker("ps -aq").second != ""; ++i) std::this_thread::sleep_for(50ms);
   ExpectGone(v1, shim1);
   ExpectGone(v2, shim2);
   bool empty = false;
