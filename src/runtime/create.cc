@@ -187,6 +187,12 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   auto layout = TRY(cgroup::DetectHostLayout());
   cgroup::ManagerOptions mopts;
   mopts.systemd_path = options_.systemd_cgroup;
+  {
+    const oci::Resources* res =
+        spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    mopts.cpuset_on_demand =
+        !(res && res->cpu && (!res->cpu->cpus.empty() || !res->cpu->mems.empty()));
+  }
   auto mgr =
       TRY(cgroup::NewManager(layout, spec.linux ? spec.linux->cgroups_path : "", opts.id, mopts));
 
@@ -221,7 +227,7 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   init.rootfs.user_ns = plan.Has(CLONE_NEWUSER);
   init.rootfs.net_ns = plan.Has(CLONE_NEWNET);
   init.rootfs.cgroup_ns = plan.Has(CLONE_NEWCGROUP);
-  init.rootfs.cgroup = MakeCgroupView(layout.mode, rec.cgroup_paths);
+  init.rootfs.cgroup = MakeCgroupView(layout.mode, mgr->JoinedPaths());
   init.sync_fd = child_sock.get();
   init.fifo_fd = fifo.get();
   init.no_pivot = opts.no_pivot;

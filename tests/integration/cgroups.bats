@@ -64,6 +64,29 @@ cg_read() {
   assert_eq "$(awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$pid/status")" 0 "process affinity"
 }
 
+@test "v1 cpuset on demand: none without cpuset limits; update --cpuset-cpus creates and joins it" {
+  [[ -d /sys/fs/cgroup/cpuset && ! -f /sys/fs/cgroup/cgroup.controllers ]] || skip "needs a cgroup v1 cpuset hierarchy"
+  run_ctr_d
+  local pid
+  pid=$(cat "$TESTDIR/$CID.pid")
+  [[ ! -e /sys/fs/cgroup/cpuset/berth-$CID ]] || fail "a cpuset cgroup was created without cpuset limits"
+  assert_eq "$(grep ':cpuset:' "/proc/$pid/cgroup" | cut -d: -f3)" "$(grep ':cpuset:' /proc/self/cgroup | cut -d: -f3)" "cpuset cgroup of the init (the runtime's)"
+  [[ -n $(cgroup_dir memory "$pid") ]] || fail "not in its memory cgroup"
+  run rt update --cpuset-cpus 0 "$CID"
+  assert_success
+  assert_eq "$(cat "/sys/fs/cgroup/cpuset/berth-$CID/cpuset.cpus")" 0 cpuset.cpus
+  assert_eq "$(cat "/sys/fs/cgroup/cpuset/berth-$CID/cgroup.procs")" "$pid" "processes in the new cpuset"
+  assert_eq "$(awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$pid/status")" 0 "process affinity"
+  # An exec joins the cpuset that now exists.
+  run rt exec "$CID" sh -c 'grep :cpuset: /proc/self/cgroup' </dev/null 3>&-
+  assert_success
+  assert_match "$output" ":cpuset:/berth-$CID\$" "cpuset cgroup of an exec'd process"
+  rt kill "$CID" KILL
+  wait_status "$CID" stopped
+  rt delete "$CID"
+  [[ ! -e /sys/fs/cgroup/cpuset/berth-$CID ]] || fail "cpuset cgroup left behind after delete"
+}
+
 @test "linux.cgroupsPath is honoured" {
   local parent=$CID-parent
   on_teardown "find /sys/fs/cgroup/ -maxdepth 6 -depth -type d -name '$parent' -exec rmdir {} + 2>/dev/null"

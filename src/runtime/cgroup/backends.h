@@ -22,9 +22,9 @@ struct CgroupDir {
 };
 
 // v1 directories by subsystem (co-mounted subsystems share a path); unified is the joined
-// cgroup2 directory in hybrid mode.
+// cgroup2 directory in hybrid mode. cpuset_on_demand: see ManagerOptions.
 std::unique_ptr<Manager> NewV1Manager(std::map<std::string, CgroupDir> dirs,
-                                      std::optional<CgroupDir> unified);
+                                      std::optional<CgroupDir> unified, bool cpuset_on_demand);
 std::unique_ptr<Manager> NewV2Manager(CgroupDir dir);
 
 // cgroup2: creates dir.path below dir.mount, enabling in every ancestor's cgroup.subtree_control

@@ -739,6 +739,42 @@ TEST_F(V1Fake, LoadManagerRoundTrip) {
   EXPECT_FALSE(LoadManager(layout_, {{"hugetlb", P("hugetlb/berth/c1")}}));
 }
 
+TEST_F(V1Fake, CpusetOnDemandIsNeitherCreatedNorJoined) {
+  ASSERT_TRUE(sys::RemoveAll(P("cpuset/berth/c1")));
+  ManagerOptions opts;
+  opts.cpuset_on_demand = true;
+  auto m = NewManager(layout_, "/berth/c1", "c1", opts);
+  ASSERT_TRUE(m) << m.error().message();
+  ASSERT_TRUE((*m)->Apply(-1));
+  auto st = (*m)->Apply(4321);
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_FALSE(sys::Exists(P("cpuset/berth/c1")));
+  for (const char* s : {"memory", "pids", "blkio", "devices", "freezer", "cpu,cpuacct"})
+    EXPECT_EQ(Get(std::string(s) + "/berth/c1/cgroup.procs"), "4321") << s;
+  // Saved for a later `update`, but not part of what the container sees.
+  EXPECT_EQ((*m)->Paths().at("cpuset"), P("cpuset/berth/c1"));
+  EXPECT_EQ((*m)->JoinedPaths().count("cpuset"), 0u);
+  EXPECT_EQ((*m)->JoinedPaths().at("memory"), P("memory/berth/c1"));
+
+  // A loaded manager (exec) joins the cpuset directory where one exists, and skips it where not.
+  auto loaded = LoadManager(layout_, (*m)->Paths());
+  ASSERT_TRUE(loaded);
+  EXPECT_TRUE((*loaded)->Apply(99));
+  EXPECT_FALSE(sys::Exists(P("cpuset/berth/c1")));
+  PutAll("cpuset/berth/c1", {"cgroup.procs"});
+  ASSERT_TRUE((*loaded)->Apply(99));
+  EXPECT_EQ(Get("cpuset/berth/c1/cgroup.procs"), "99");
+  EXPECT_EQ((*loaded)->JoinedPaths().count("cpuset"), 1u);
+}
+
+TEST_F(V1Fake, CpusetLimitsCreateTheCpusetEvenOnDemand) {
+  // Without on-demand (a cpuset limit in the config), Apply creates and joins it as before.
+  auto m = New();
+  ASSERT_TRUE(m->Apply(7));
+  EXPECT_EQ(Get("cpuset/berth/c1/cgroup.procs"), "7");
+  EXPECT_EQ(m->JoinedPaths().count("cpuset"), 1u);
+}
+
 // A reference interpreter for the few BPF instructions the device filter uses, so the program's
 // meaning is tested without loading it.
 int RunDeviceProgram(const std::vector<bpf_insn>& prog, uint32_t type, uint32_t access,

@@ -164,7 +164,7 @@ Result<std::unique_ptr<Manager>> NewManager(const CgroupLayout& layout,
       base::LogWarn("not joining the unified hierarchy: {}", dir.error().message());
     }
   }
-  return internal::NewV1Manager(std::move(dirs), std::move(unified));
+  return internal::NewV1Manager(std::move(dirs), std::move(unified), options.cpuset_on_demand);
 }
 
 Result<std::unique_ptr<Manager>> LoadManager(const CgroupLayout& layout,
@@ -198,7 +198,8 @@ Result<std::unique_ptr<Manager>> LoadManager(const CgroupLayout& layout,
     TRY(check(key, path, it == layout.v1_mounts.end() ? "" : it->second.mount_point));
     dirs[key] = CgroupDir{it->second.mount_point, path};
   }
-  return internal::NewV1Manager(std::move(dirs), std::move(unified));
+  // A saved cpuset directory may not exist (created on demand): join it only if it does.
+  return internal::NewV1Manager(std::move(dirs), std::move(unified), /*cpuset_on_demand=*/true);
 }
 
 }  // namespace berth::runtime::cgroup

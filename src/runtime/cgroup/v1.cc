@@ -79,8 +79,16 @@ void ParseBlkio(std::string_view text, bool bytes,
 
 class V1Manager : public Manager {
  public:
-  V1Manager(std::map<std::string, CgroupDir> dirs, std::optional<CgroupDir> unified)
-      : dirs_(std::move(dirs)), unified_(std::move(unified)) {}
+  V1Manager(std::map<std::string, CgroupDir> dirs, std::optional<CgroupDir> unified,
+            bool cpuset_on_demand)
+      : dirs_(std::move(dirs)), unified_(std::move(unified)) {
+    // Only a hierarchy of cpuset's own can be left out: a co-mounted one carries others too.
+    if (const std::string* d = Dir("cpuset"); d && cpuset_on_demand) {
+      int sharing = 0;
+      for (const auto& [subsystem, dir] : dirs_) sharing += dir.path == *d;
+      cpuset_on_demand_ = sharing == 1;
+    }
+  }
 
   Status Apply(pid_t pid) override {
     // Co-mounted subsystems share a directory: create and join each directory once.
@@ -91,6 +99,15 @@ class V1Manager : public Manager {
         return Fail(Error::InvalidArgument(
             fmt::format("refusing to manage the root of the {} hierarchy", subsystem)));
       const bool cpuset = SharesDir(dir.path, "cpuset");
+      if (cpuset && cpuset_on_demand_) {
+        // Join it only where a cpuset limit has created it (an `exec` into such a container).
+        if (pid < 0) continue;
+        Status st = WriteFile(dir.path, "cgroup.procs", std::to_string(pid));
+        if (!st && st.error().sys_errno() == ENOENT) continue;
+        TRY_CTX(std::move(st), fmt::format("move pid {} into {} cgroup", pid, subsystem));
+        cpuset_present_ = true;
+        continue;
+      }
       // The runtime creates first (Apply(-1)) and moves the init in later: once is enough.
       if (!created_)
         TRY_CTX(MkdirBelow(dir.mount, dir.path,
@@ -124,8 +141,12 @@ class V1Manager : public Manager {
   Status Set(const oci::Resources& r) override {
     if (r.cpu && (!r.cpu->cpus.empty() || !r.cpu->mems.empty())) {
       const std::string d = TRY(Require("cpuset", "cpu.cpus/cpu.mems"));
+      const bool create = cpuset_on_demand_ && !FileExists(d, "cgroup.procs");
+      if (create) TRY_CTX(MkdirBelow(Mount("cpuset"), d, SeedCpuset), "create cpuset cgroup");
       if (!r.cpu->cpus.empty()) TRY(WriteFile(d, "cpuset.cpus", r.cpu->cpus));
       if (!r.cpu->mems.empty()) TRY(WriteFile(d, "cpuset.mems", r.cpu->mems));
+      if (create) TRY_CTX(MoveInto(d), "move the container's processes into its cpuset cgroup");
+      if (cpuset_on_demand_) cpuset_present_ = true;
     }
     if (!r.devices.empty()) {
       const std::string d = TRY(Require("devices", "devices"));
@@ -278,6 +299,12 @@ class V1Manager : public Manager {
     return out;
   }
 
+  std::map<std::string, std::string> JoinedPaths() const override {
+    auto out = Paths();
+    if (cpuset_on_demand_ && !cpuset_present_) out.erase("cpuset");
+    return out;
+  }
+
   Result<uint64_t> OomKillCount() override {
     const std::string d = TRY(Require("memory", "OOM kill counting"));
     return TRY(ReadKeyValues(d, "memory.oom_control"))["oom_kill"];
@@ -294,6 +321,23 @@ class V1Manager : public Manager {
     if (const std::string* d = Dir(subsystem)) return *d;
     return Fail(Error::Unavailable(fmt::format(
         "cannot apply {}: cgroup v1 controller \"{}\" is not mounted", what, subsystem)));
+  }
+
+  std::string Mount(const std::string& subsystem) const {
+    auto it = dirs_.find(subsystem);
+    return it == dirs_.end() ? std::string() : it->second.mount;
+  }
+
+  // Moves every process of the container (listed from another hierarchy) into dir. Two passes,
+  // so that a process forked while the first pass ran is moved too.
+  Status MoveInto(const std::string& dir) {
+    for (int pass = 0; pass < 2; ++pass) {
+      for (pid_t pid : TRY(Pids())) {
+        Status st = WriteFile(dir, "cgroup.procs", std::to_string(pid));
+        if (!st && st.error().sys_errno() != ESRCH) return st;
+      }
+    }
+    return {};
   }
 
   bool SharesDir(const std::string& path, const std::string& subsystem) const {
@@ -512,6 +556,9 @@ class V1Manager : public Manager {
         Error::Unavailable(fmt::format("timed out waiting for \"{}\" to become {}", d, state)));
   }
 
+  // See ManagerOptions::cpuset_on_demand; present once created (Set) or joined (Apply).
+  bool cpuset_on_demand_ = false;
+  bool cpuset_present_ = false;
   std::map<std::string, CgroupDir> dirs_;
   std::optional<CgroupDir> unified_;
   std::string unified_error_;  // why joining the unified hierarchy failed, for hugetlb errors
@@ -521,8 +568,8 @@ class V1Manager : public Manager {
 }  // namespace
 
 std::unique_ptr<Manager> NewV1Manager(std::map<std::string, CgroupDir> dirs,
-                                      std::optional<CgroupDir> unified) {
-  return std::make_unique<V1Manager>(std::move(dirs), std::move(unified));
+                                      std::optional<CgroupDir> unified, bool cpuset_on_demand) {
+  return std::make_unique<V1Manager>(std::move(dirs), std::move(unified), cpuset_on_demand);
 }
 
 }  // namespace berth::runtime::cgroup::internal
