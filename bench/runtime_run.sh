@@ -10,8 +10,10 @@
 # BERTH_RUNTIME defaults to build/cmd/berth-runtime; without it the script compares runc with
 # itself (a check of the method: the ratio should be ~1.0). Both use the same bundle
 # (tests/integration/make-bundle.sh, runc's default spec: pid/net/ipc/uts/mnt namespaces, no
-# seccomp) and each its own --root. Per-run times come from bash's $EPOCHREALTIME (no fork) around
-# the runtime process; 3 warm-up runs each are not counted. BENCH_CSV=FILE keeps the raw times.
+# seccomp) and each its own --root. Per-run times come from bench/spawn_ms.py (posix_spawn, a
+# monotonic clock around spawn and reap: the timing adds no fork of bash to either runtime); 3
+# warm-up runs each are not counted. The "floor" line is the same helper spawning the bundle's
+# busybox `true` directly: what any process start costs on this host, included in both columns. BENCH_CSV=FILE keeps the raw times.
 # BENCH_HYPERFINE=1 adds a hyperfine cross-check (not interleaved) if hyperfine is installed
 # (`apt-get install hyperfine`; a benchmarking aid, not a CI dependency). Needs root.
 set -euo pipefail
@@ -51,28 +53,17 @@ trap cleanup EXIT
 RUNTIME=$runc "$here/tests/integration/make-bundle.sh" "$work/bundle" /bin/true
 mkdir -p "$work/berth" "$work/runc"
 
-now_ns() {
-  if [[ -n ${EPOCHREALTIME:-} ]]; then
-    local t=${EPOCHREALTIME/[.,]/}
-    echo "${t}000"
-  else
-    date +%s%N
-  fi
-}
-
 # one RUNTIME ROOT ID: prints the wall time of one `run` in ms; fails if the run fails.
 one() {
-  local rt=$1 root=$2 id=$3 t0 t1 rc=0
-  t0=$(now_ns)
-  "$rt" --root "$root" run --bundle "$work/bundle" "$id" </dev/null >/dev/null 2>"$work/err" || rc=$?
-  t1=$(now_ns)
+  local rt=$1 root=$2 id=$3 ms rc=0
+  ms=$("$here/bench/spawn_ms.py" --out "$work/err" "$rt" --root "$root" run --bundle "$work/bundle" "$id") || rc=$?
   if [[ $rc -ne 0 ]]; then
     echo "$0: $rt run $id failed ($rc): $(cat "$work/err")" >&2
     return 1
   fi
   # `run` without --keep deletes the container; make sure, outside the timed region.
   [[ ! -e $root/$id ]] || "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }'
+  echo "$ms"
 }
 
 for ((i = 0; i < warmup; i++)); do
@@ -82,9 +73,11 @@ done
 
 : >"$work/berth.ms"
 : >"$work/runc.ms"
+: >"$work/floor.ms"
 for ((i = 0; i < n; i++)); do
   one "$berth" "$work/berth" "b$i" >>"$work/berth.ms"
   one "$runc" "$work/runc" "r$i" >>"$work/runc.ms"
+  "$here/bench/spawn_ms.py" "$work/bundle/rootfs/bin/true" >>"$work/floor.ms"
 done
 
 if [[ -n ${BENCH_CSV:-} ]]; then
@@ -100,13 +93,15 @@ stats() {
 }
 read -r bm bp bmin bmax < <(stats "$work/berth.ms")
 read -r rm_ rp rmin rmax < <(stats "$work/runc.ms")
+read -r fm fp fmin fmax < <(stats "$work/floor.ms")
 
-echo "runtime run, busybox /bin/true, N=$n interleaved (+$warmup warm-up each), $(nproc) CPUs, kernel $(uname -r)"
+echo "runtime run, busybox /bin/true, N=$n interleaved (+$warmup warm-up each), $(nproc) CPUs, kernel $(uname -r), load avg $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  $berth_name: $berth ($("$berth" --version 2>/dev/null | head -n1))"
 echo "  runc: $runc ($("$runc" --version 2>/dev/null | head -n1))"
 printf '%-14s %10s %10s %10s %10s\n' runtime "median ms" "p90 ms" "min ms" "max ms"
 printf '%-14s %10s %10s %10s %10s\n' "$berth_name" "$bm" "$bp" "$bmin" "$bmax"
 printf '%-14s %10s %10s %10s %10s\n' runc "$rm_" "$rp" "$rmin" "$rmax"
+printf '%-14s %10s %10s %10s %10s\n' "floor (true)" "$fm" "$fp" "$fmin" "$fmax"
 awk -v rm="$rm_" -v bm="$bm" -v rp="$rp" -v bp="$bp" \
   'BEGIN { printf "ratio runc/berth: median %.2fx, p90 %.2fx\n", rm / bm, rp / bp }'
 
