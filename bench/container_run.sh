@@ -17,14 +17,15 @@
 #   docker_cli    reference, not an engine: `docker version` against berthd (CLI process start,
 #                 /_ping and GET /version): the floor under the berth_docker column
 # Setup (private daemons, the image imported into each, cleanup) is in bench/lib-engines.sh.
-# Per-run times come from bash's $EPOCHREALTIME around the CLI process. BENCH_CSV=FILE keeps the
-# raw times. BENCH_PAUSE (seconds, default 0.2) separates consecutive runs: every engine leaves
+# Per-run times come from bench/spawn_ms.py around the CLI process (posix_spawn and a monotonic
+# clock: no fork of bash is timed, which added ~4.5 ms to every run before). BENCH_CSV=FILE keeps
+# the raw times. BENCH_PAUSE (seconds, default 0.2) separates consecutive runs: every engine leaves
 # deferred work after a run returns (the kernel's network namespace cleanup, dockerd's and
 # containerd's bookkeeping, berthd's trash), which would otherwise land in the next engine's
 # measurement; this measures the latency of one run on a settled host. BENCH_PAUSE=0 measures
 # back-to-back runs instead. Needs root, runc, jq, busybox-static; docker.io and podman for those columns (bench
 # only: `apt-get install docker.io podman`, not part of scripts/setup).
-# shellcheck disable=SC2317  # run_ functions and cleanup are called indirectly
+# shellcheck disable=SC2317  # argv_ functions and cleanup are called indirectly
 set -euo pipefail
 
 n=${1:-${N:-30}}
@@ -40,11 +41,12 @@ trap 'exit 130' INT TERM
 
 engines=${BENCH_ENGINES:-berth_docker berth_cli docker podman docker_cli}
 
-run_berth_docker() { "${bdock[@]}" run --rm --network none busybox true; }
-run_berth_cli() { "${bcli[@]}" run --rm --network none busybox true; }
-run_docker() { "${ddock[@]}" run --rm --network none busybox true; }
-run_podman() { "${pod[@]}" run --rm --network none busybox true; }
-run_docker_cli() { "${bdock[@]}" version; }
+# argv_ENGINE: sets cmd to the command line of one run.
+argv_berth_docker() { cmd=("${bdock[@]}" run --rm --network none busybox true); }
+argv_berth_cli() { cmd=("${bcli[@]}" run --rm --network none busybox true); }
+argv_docker() { cmd=("${ddock[@]}" run --rm --network none busybox true); }
+argv_podman() { cmd=("${pod[@]}" run --rm --network none busybox true); }
+argv_docker_cli() { cmd=("${bdock[@]}" version); }
 
 declare -A label=(
   [berth_docker]="berthd (docker CLI)" [berth_cli]="berthd (berth CLI)"
@@ -72,16 +74,15 @@ done
 
 # one ENGINE: prints the wall time of one run in ms; fails if the run fails.
 one() {
-  local e=$1 t0 t1 rc=0
-  t0=$(now_ns)
-  "run_$e" </dev/null >"$work/out" 2>&1 || rc=$?
-  t1=$(now_ns)
+  local e=$1 ms rc=0 cmd
+  "argv_$e"
+  ms=$("$eng_here/bench/spawn_ms.py" --out "$work/out" "${cmd[@]}") || rc=$?
   if [[ $rc -ne 0 ]]; then
     echo "$0: $e run failed ($rc):" >&2
     tail -n 20 "$work/out" >&2
     return 1
   fi
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }'
+  echo "$ms"
 }
 
 for e in "${active[@]}"; do
