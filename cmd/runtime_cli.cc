@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string_view>
 
 #include "base/log.h"
 #include "base/strings.h"
@@ -55,6 +57,33 @@ Result<int64_t> ParseSize(const std::string& s) {
 
 std::string TableTime(const std::string& rfc) { return rfc; }
 
+// The command word of argv ("run" in `berth-runtime --root R run ...`), or "" when there is
+// none before an option CLI11 must see (--help, --version). Only that subcommand is registered:
+// building all fourteen with their options is ~a third of the CLI's start-up allocations, and
+// every `run` pays it. An unknown word registers them all, so CLI11 reports it as before.
+std::string CommandWord(int argc, char** argv) {
+  static const std::set<std::string_view> kWithValue = {"--root", "--log", "--log-format",
+                                                        "--rootless", "--criu"};
+  static const std::set<std::string_view> kCommands = {
+      "create", "run",  "start", "state", "kill",   "delete", "pause",
+      "resume", "list", "ps",    "exec",  "update", "spec",   "features"};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a.empty()) return "";
+    if (a[0] != '-') return kCommands.count(a) ? std::string(a) : "";
+    if (a == "--debug" || a == "--systemd-cgroup") continue;
+    if (kWithValue.count(a)) {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("--") && a.find('=') != std::string_view::npos &&
+        kWithValue.count(a.substr(0, a.find('='))))
+      continue;
+    return "";  // --help, --version or something CLI11 must judge
+  }
+  return "";
+}
+
 }  // namespace
 
 int RuntimeMain(int argc, char** argv) {
@@ -73,6 +102,10 @@ int RuntimeMain(int argc, char** argv) {
   app.add_flag("--systemd-cgroup", systemd_cgroup);
   app.add_option("--rootless", rootless);
   app.add_option("--criu", criu);
+  const std::string word = CommandWord(argc, argv);
+  auto sub = [&](const char* name, const char* what) -> CLI::App* {
+    return word.empty() || word == name ? app.add_subcommand(name, what) : nullptr;
+  };
 
   runtime::CreateOptions copts;
   bool no_new_keyring = false, detach = false, keep = false, no_subreaper = false;
@@ -85,91 +118,107 @@ int RuntimeMain(int argc, char** argv) {
     c->add_option("--preserve-fds", copts.preserve_fds);
     c->add_option("id", copts.id)->required();
   };
-  auto* create = app.add_subcommand("create", "create a container");
-  add_create_flags(create);
-  auto* run = app.add_subcommand("run", "create and run a container");
-  add_create_flags(run);
-  run->add_flag("-d,--detach", detach);
-  run->add_flag("--keep", keep);
-  run->add_flag("--no-subreaper", no_subreaper);
+  auto* create = sub("create", "create a container");
+  if (create) add_create_flags(create);
+  auto* run = sub("run", "create and run a container");
+  if (run) {
+    add_create_flags(run);
+    run->add_flag("-d,--detach", detach);
+    run->add_flag("--keep", keep);
+    run->add_flag("--no-subreaper", no_subreaper);
+  }
 
   std::string id;
-  auto* start = app.add_subcommand("start", "start a created container");
-  start->add_option("id", id)->required();
-  auto* state = app.add_subcommand("state", "print a container's state");
-  state->add_option("id", id)->required();
+  auto* start = sub("start", "start a created container");
+  if (start) start->add_option("id", id)->required();
+  auto* state = sub("state", "print a container's state");
+  if (state) state->add_option("id", id)->required();
   std::string signal = "SIGTERM";
   bool all = false;
-  auto* kill = app.add_subcommand("kill", "send a signal to a container");
-  kill->add_flag("-a,--all", all);
-  kill->add_option("id", id)->required();
-  kill->add_option("signal", signal);
+  auto* kill = sub("kill", "send a signal to a container");
+  if (kill) {
+    kill->add_flag("-a,--all", all);
+    kill->add_option("id", id)->required();
+    kill->add_option("signal", signal);
+  }
   bool force = false;
-  auto* del = app.add_subcommand("delete", "delete a container");
-  del->add_flag("-f,--force", force);
-  del->add_option("id", id)->required();
-  auto* pause = app.add_subcommand("pause", "freeze a container");
-  pause->add_option("id", id)->required();
-  auto* resume = app.add_subcommand("resume", "thaw a container");
-  resume->add_option("id", id)->required();
+  auto* del = sub("delete", "delete a container");
+  if (del) {
+    del->add_flag("-f,--force", force);
+    del->add_option("id", id)->required();
+  }
+  auto* pause = sub("pause", "freeze a container");
+  if (pause) pause->add_option("id", id)->required();
+  auto* resume = sub("resume", "thaw a container");
+  if (resume) resume->add_option("id", id)->required();
   std::string format = "table";
   bool quiet = false;
-  auto* list = app.add_subcommand("list", "list containers");
-  list->add_option("-f,--format", format);
-  list->add_flag("-q,--quiet", quiet);
-  auto* ps = app.add_subcommand("ps", "list a container's processes");
-  ps->add_option("-f,--format", format);
-  ps->prefix_command();
+  auto* list = sub("list", "list containers");
+  if (list) {
+    list->add_option("-f,--format", format);
+    list->add_flag("-q,--quiet", quiet);
+  }
+  auto* ps = sub("ps", "list a container's processes");
+  if (ps) {
+    ps->add_option("-f,--format", format);
+    ps->prefix_command();
+  }
 
   // exec
   std::string e_cwd, e_user, e_process, e_pid_file, e_console, e_label, e_apparmor, e_cgroup;
   std::vector<std::string> e_env, e_caps, e_gids;
   bool e_tty = false, e_detach = false, e_nnp = false, e_ignore_paused = false;
   int e_preserve = 0;
-  auto* exec = app.add_subcommand("exec", "run a process in a running container");
-  exec->add_option("--cwd", e_cwd);
-  exec->add_option("-e,--env", e_env)->allow_extra_args(false);
-  exec->add_flag("-t,--tty", e_tty);
-  exec->add_option("-u,--user", e_user);
-  exec->add_option("-g,--additional-gids", e_gids)->allow_extra_args(false);
-  exec->add_option("-p,--process", e_process);
-  exec->add_flag("-d,--detach", e_detach);
-  exec->add_option("--pid-file", e_pid_file);
-  exec->add_option("--console-socket", e_console);
-  exec->add_option("--process-label", e_label);
-  exec->add_option("--apparmor", e_apparmor);
-  exec->add_flag("--no-new-privs", e_nnp);
-  exec->add_option("-c,--cap", e_caps)->allow_extra_args(false);
-  exec->add_option("--preserve-fds", e_preserve);
-  exec->add_option("--cgroup", e_cgroup);
-  exec->add_flag("--ignore-paused", e_ignore_paused);
-  exec->prefix_command();
+  auto* exec = sub("exec", "run a process in a running container");
+  if (exec) {
+    exec->add_option("--cwd", e_cwd);
+    exec->add_option("-e,--env", e_env)->allow_extra_args(false);
+    exec->add_flag("-t,--tty", e_tty);
+    exec->add_option("-u,--user", e_user);
+    exec->add_option("-g,--additional-gids", e_gids)->allow_extra_args(false);
+    exec->add_option("-p,--process", e_process);
+    exec->add_flag("-d,--detach", e_detach);
+    exec->add_option("--pid-file", e_pid_file);
+    exec->add_option("--console-socket", e_console);
+    exec->add_option("--process-label", e_label);
+    exec->add_option("--apparmor", e_apparmor);
+    exec->add_flag("--no-new-privs", e_nnp);
+    exec->add_option("-c,--cap", e_caps)->allow_extra_args(false);
+    exec->add_option("--preserve-fds", e_preserve);
+    exec->add_option("--cgroup", e_cgroup);
+    exec->add_flag("--ignore-paused", e_ignore_paused);
+    exec->prefix_command();
+  }
 
   // update
   std::string u_resources, u_memory, u_mem_res, u_mem_swap, u_cpuset_cpus, u_cpuset_mems;
   std::optional<int64_t> u_cpu_quota, u_pids;
   std::optional<uint64_t> u_cpu_shares, u_cpu_period;
   std::optional<uint16_t> u_blkio;
-  auto* update = app.add_subcommand("update", "update a container's resource limits");
-  update->add_option("-r,--resources", u_resources);
-  update->add_option("--memory", u_memory);
-  update->add_option("--memory-reservation", u_mem_res);
-  update->add_option("--memory-swap", u_mem_swap);
-  update->add_option("--cpu-shares", u_cpu_shares);
-  update->add_option("--cpu-period", u_cpu_period);
-  update->add_option("--cpu-quota", u_cpu_quota);
-  update->add_option("--cpuset-cpus", u_cpuset_cpus);
-  update->add_option("--cpuset-mems", u_cpuset_mems);
-  update->add_option("--pids-limit", u_pids);
-  update->add_option("--blkio-weight", u_blkio);
-  update->add_option("id", id)->required();
+  auto* update = sub("update", "update a container's resource limits");
+  if (update) {
+    update->add_option("-r,--resources", u_resources);
+    update->add_option("--memory", u_memory);
+    update->add_option("--memory-reservation", u_mem_res);
+    update->add_option("--memory-swap", u_mem_swap);
+    update->add_option("--cpu-shares", u_cpu_shares);
+    update->add_option("--cpu-period", u_cpu_period);
+    update->add_option("--cpu-quota", u_cpu_quota);
+    update->add_option("--cpuset-cpus", u_cpuset_cpus);
+    update->add_option("--cpuset-mems", u_cpuset_mems);
+    update->add_option("--pids-limit", u_pids);
+    update->add_option("--blkio-weight", u_blkio);
+    update->add_option("id", id)->required();
+  }
 
   std::string spec_bundle = ".";
   bool spec_rootless = false;
-  auto* spec = app.add_subcommand("spec", "write a default config.json");
-  spec->add_option("-b,--bundle", spec_bundle);
-  spec->add_flag("--rootless", spec_rootless);
-  auto* features = app.add_subcommand("features", "print the runtime's features as JSON");
+  auto* spec = sub("spec", "write a default config.json");
+  if (spec) {
+    spec->add_option("-b,--bundle", spec_bundle);
+    spec->add_flag("--rootless", spec_rootless);
+  }
+  auto* features = sub("features", "print the runtime's features as JSON");
 
   try {
     app.parse(argc, argv);
@@ -191,45 +240,45 @@ int RuntimeMain(int argc, char** argv) {
   ropts.systemd_cgroup = systemd_cgroup;
   Runtime rt(ropts);
 
-  if (*create) {
+  if (create && *create) {
     auto st = rt.Create(copts);
     return st ? 0 : Report(st.error());
   }
-  if (*run) {
+  if (run && *run) {
     auto code = rt.Run(copts, detach, keep);
     return code ? *code : Report(code.error());
   }
-  if (*start) {
+  if (start && *start) {
     auto st = rt.Start(id);
     return st ? 0 : Report(st.error());
   }
-  if (*state) {
+  if (state && *state) {
     auto s = rt.State(id);
     if (!s) return Report(s.error());
     std::printf("%s\n", oci::SerializeState(*s).c_str());
     return 0;
   }
-  if (*kill) {
+  if (kill && *kill) {
     auto sig = sys::ParseSignal(signal);
     if (!sig) return Report(sig.error());
     auto st = rt.Kill(id, *sig, all);
     return st ? 0 : Report(st.error());
   }
-  if (*del) {
+  if (del && *del) {
     auto st = rt.Delete(id, force);
     // Deleting what is not there succeeds with --force, like runc.
     if (!st && force && st.error().code() == base::ErrorCode::kNotFound) return 0;
     return st ? 0 : Report(st.error());
   }
-  if (*pause) {
+  if (pause && *pause) {
     auto st = rt.Pause(id);
     return st ? 0 : Report(st.error());
   }
-  if (*resume) {
+  if (resume && *resume) {
     auto st = rt.Resume(id);
     return st ? 0 : Report(st.error());
   }
-  if (*list) {
+  if (list && *list) {
     auto states = rt.List();
     if (!states) return Report(states.error());
     if (quiet) {
@@ -252,7 +301,7 @@ int RuntimeMain(int argc, char** argv) {
                   s.bundle.c_str(), TableTime(s.created).c_str(), s.owner.c_str());
     return 0;
   }
-  if (*ps) {
+  if (ps && *ps) {
     auto rest = ps->remaining();
     if (rest.empty()) return Report(base::Error::InvalidArgument("ps: container id required"));
     auto pids = rt.Ps(rest[0]);
@@ -288,7 +337,7 @@ int RuntimeMain(int argc, char** argv) {
     ::pclose(p);
     return 0;
   }
-  if (*exec) {
+  if (exec && *exec) {
     auto rest = exec->remaining();
     if (rest.empty())
       return Report(base::Error::InvalidArgument("exec: container id required"), 255);
@@ -348,7 +397,7 @@ int RuntimeMain(int argc, char** argv) {
     auto code = rt.Exec(eo);
     return code ? *code : Report(code.error(), 255);
   }
-  if (*update) {
+  if (update && *update) {
     oci::Resources r;
     if (!u_resources.empty()) {
       auto text = u_resources == "-" ? sys::ReadFd(0) : sys::ReadFile(u_resources);
@@ -385,7 +434,7 @@ int RuntimeMain(int argc, char** argv) {
     auto st = rt.Update(id, r);
     return st ? 0 : Report(st.error());
   }
-  if (*spec) {
+  if (spec && *spec) {
     std::string path = spec_bundle + "/config.json";
     if (sys::Exists(path))
       return Report(base::Error::AlreadyExists("File config.json exists. Remove it first."));
@@ -393,7 +442,7 @@ int RuntimeMain(int argc, char** argv) {
                                    0666 & ~0022);
     return st ? 0 : Report(st.error());
   }
-  if (*features) {
+  if (features && *features) {
     std::printf("%s\n", oci::FeaturesJson().c_str());
     return 0;
   }
