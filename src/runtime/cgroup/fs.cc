@@ -156,6 +156,11 @@ Status CollectPids(const std::string& dir, std::vector<pid_t>& out) {
 
 // One pass of rmdir, deepest first. Returns the first error (with its errno).
 Status RemoveOnce(const std::string& dir) {
+  // A container's cgroup rarely has children: try the rmdir first and list only if it is busy
+  // (four syscalls fewer per hierarchy, nine hierarchies on a v1 host).
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
+  if (errno != EBUSY && errno != ENOTEMPTY)
+    return Fail(Error::FromErrno(errno, fmt::format("rmdir \"{}\"", dir)));
   auto children = ChildCgroups(dir);
   if (!children) {
     if (children.error().sys_errno() == ENOENT) return {};
