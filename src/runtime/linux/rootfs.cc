@@ -71,18 +71,37 @@ base::Status MountCgroup(RootfsContext& ctx, int root_fd, const oci::Mount& m,
   }
   auto target = TRY(sys::MkdirAllInRoot(root_fd, m.destination));
   TRY(sys::MountOnFd("tmpfs", target.get(), m.destination, "tmpfs", base_flags, "mode=755"));
+  // The tmpfs was mounted just now, before any process of the container exists, so nothing in
+  // it can be a symlink: its subdirectories are made and opened relative to it (no resolution
+  // from the root per hierarchy; ~six syscalls fewer for each of v1's nine hierarchies).
+  auto tmpfs = TRY(sys::OpenInRoot(root_fd, m.destination, O_PATH | O_DIRECTORY));
   for (const auto& [name, host_dir] : ctx.cgroup.hierarchies) {
     std::string dest = m.destination + "/" + name;
-    auto sub = TRY(sys::MkdirAllInRoot(root_fd, dest));
-    TRY(sys::MountOnFd(host_dir, sub.get(), dest, "", MS_BIND | MS_REC, ""));
-    if (ro) TRY(RemountBind(root_fd, dest, MS_RDONLY | base_flags));
+    if (::mkdirat(tmpfs.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+      return Fail(Error::FromErrno(errno, fmt::format("mkdir \"{}\"", dest)));
+    int sub = ::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) return Fail(Error::FromErrno(errno, fmt::format("open \"{}\"", dest)));
+    sys::UniqueFd sub_fd(sub);
+    TRY(sys::MountOnFd(host_dir, sub_fd.get(), dest, "", MS_BIND | MS_REC, ""));
     // Co-mounted hierarchies ("cpu,cpuacct") are also reachable by each controller's name.
-    if (name.find(',') != std::string::npos) {
-      auto dir = TRY(sys::OpenInRoot(root_fd, m.destination, O_PATH | O_DIRECTORY));
-      for (auto& part : base::Split(name, ',')) ::symlinkat(name.c_str(), dir.get(), part.c_str());
-    }
+    if (name.find(',') != std::string::npos)
+      for (auto& part : base::Split(name, ','))
+        ::symlinkat(name.c_str(), tmpfs.get(), part.c_str());
   }
-  if (ro) TRY(RemountBind(root_fd, m.destination, MS_RDONLY | base_flags));
+  if (!ro) return {};
+  // One recursive attribute change makes the tmpfs and every bind below it read-only (Linux
+  // 5.12+); older kernels remount each, as runc does.
+  struct mount_attr attr = {};
+  attr.attr_set = MOUNT_ATTR_RDONLY | ((base_flags & MS_NOSUID) ? MOUNT_ATTR_NOSUID : 0) |
+                  ((base_flags & MS_NODEV) ? MOUNT_ATTR_NODEV : 0) |
+                  ((base_flags & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0);
+  if (::mount_setattr(tmpfs.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0)
+    return {};
+  if (errno != ENOSYS)
+    return Fail(Error::FromErrno(errno, fmt::format("make \"{}\" read-only", m.destination)));
+  for (const auto& [name, host_dir] : ctx.cgroup.hierarchies)
+    TRY(RemountBind(root_fd, m.destination + "/" + name, MS_RDONLY | base_flags));
+  TRY(RemountBind(root_fd, m.destination, MS_RDONLY | base_flags));
   return {};
 }
 
