@@ -15,6 +15,7 @@
 #include "base/strings.h"
 #include "oci/runtime_config.h"
 #include "runtime/container.h"
+#include "runtime/linux/exe_seal.h"
 #include "sys/file.h"
 #include "sys/process.h"
 
@@ -103,6 +104,12 @@ int RuntimeMain(int argc, char** argv) {
   app.add_option("--rootless", rootless);
   app.add_option("--criu", criu);
   const std::string word = CommandWord(argc, argv);
+  // Commands whose init execs inside a container run from a read-only view of this binary
+  // (runtime/linux/exe_seal.h): unless the executable already lies on a read-only mount, this
+  // re-executes once through a detached read-only bind mount of itself and does not return.
+  base::Status sealed;
+  if (word == "create" || word == "run" || word == "exec")
+    sealed = runtime::linux::ReexecFromReadOnlyExe(argv);
   auto sub = [&](const char* name, const char* what) -> CLI::App* {
     return word.empty() || word == name ? app.add_subcommand(name, what) : nullptr;
   };
@@ -234,6 +241,9 @@ int RuntimeMain(int argc, char** argv) {
     if (fd >= 0) lc.fd = fd;
   }
   base::SetLogConfig(lc);
+  if (!sealed)
+    base::LogWarn("running from a writable executable (CVE-2019-5736 guard unavailable): {}",
+                  sealed.error().message());
 
   runtime::RuntimeOptions ropts;
   ropts.root = root;

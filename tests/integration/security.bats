@@ -46,6 +46,27 @@ load helpers
   assert_success
 }
 
+@test "CVE-2019-5736: run, create and exec execute the runtime from a read-only view of its file" {
+  local copy=$TESTDIR/runtime-copy pid
+  cp "$RUNTIME" "$copy"
+  chmod 755 "$copy"
+  set_args sleep 30
+  "$copy" --root "$STATE_ROOT" run --bundle "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1 3>&- &
+  pid=$!
+  on_teardown "kill -9 $pid 2>/dev/null; '$copy' --root '$STATE_ROOT' delete --force '$CID' 2>/dev/null"
+  wait_status "$CID" running
+  # The foreground runtime (and so every init it clones) executes from a read-only mount: a
+  # reopen of /proc/<pid>/exe for writing fails with EROFS, not only ETXTBSY while it runs.
+  run python3 -c 'import os, sys; print(bool(os.statvfs(sys.argv[1]).f_flag & os.ST_RDONLY))' \
+    "/proc/$pid/exe"
+  assert_eq "$output" True "read-only mount under /proc/$pid/exe"
+  # The file on the host stays writable for its owner (upgrades replace it as usual).
+  run python3 -c 'import os, sys; print(bool(os.statvfs(sys.argv[1]).f_flag & os.ST_RDONLY))' "$copy"
+  assert_eq "$output" False "the host file's own mount"
+  "$copy" --root "$STATE_ROOT" kill "$CID" KILL
+  wait "$pid" || true
+}
+
 # --------------------------------------------------------------------------------------------
 # CVE-2024-21626 ("Leaky Vessels")
 
