@@ -14,6 +14,9 @@
 # monotonic clock around spawn and reap: the timing adds no fork of bash to either runtime); 3
 # warm-up runs each are not counted. The "floor" line is the same helper spawning the bundle's
 # busybox `true` directly: what any process start costs on this host, included in both columns. BENCH_CSV=FILE keeps the raw times.
+# BENCH_RO_EXE=1 runs berth-runtime from a read-only bind mount of its file (a hardened install,
+# e.g. a read-only /usr): then create/run/exec skip the one re-exec through a read-only view of
+# their own binary that a writable install needs (CVE-2019-5736 guard, runtime/linux/exe_seal.h).
 # BENCH_HYPERFINE=1 adds a hyperfine cross-check (not interleaved) if hyperfine is installed
 # (`apt-get install hyperfine`; a benchmarking aid, not a CI dependency). Needs root.
 set -euo pipefail
@@ -46,11 +49,19 @@ cleanup() {
         "$runc" --root "$work/$r" delete --force "$id"; fi >/dev/null 2>&1 || true
     done
   done
+  if [[ -e $work/berth-runtime-ro ]]; then umount "$work/berth-runtime-ro" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 RUNTIME=$runc "$here/tests/integration/make-bundle.sh" "$work/bundle" /bin/true
+if [[ ${BENCH_RO_EXE:-0} == 1 && $berth != "$runc" ]]; then
+  : >"$work/berth-runtime-ro"
+  mount --bind "$berth" "$work/berth-runtime-ro"
+  mount -o remount,bind,ro "$work/berth-runtime-ro"
+  berth=$work/berth-runtime-ro
+  berth_name='berth (ro exe)'
+fi
 mkdir -p "$work/berth" "$work/runc"
 
 # one RUNTIME ROOT ID: prints the wall time of one `run` in ms; fails if the run fails.
