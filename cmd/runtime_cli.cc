@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -58,6 +59,34 @@ Result<int64_t> ParseSize(const std::string& s) {
 
 std::string TableTime(const std::string& rfc) { return rfc; }
 
+// Commands whose init execs inside a container run from a read-only view of this binary
+// (runtime/linux/exe_seal.h): unless the executable already lies on a read-only mount, the
+// process re-executes once through a detached read-only bind mount of itself. Done from a
+// constructor that runs before the C++ static initialisation (priority 101; glibc passes argc,
+// argv and envp to init_array functions), so the first image does as little as possible.
+int g_seal_errno = 0;
+const char* g_seal_step = "";
+
+__attribute__((constructor(101))) void SealBeforeStaticInit(int argc, char** argv, char**) {
+  const char* word = nullptr;
+  for (int i = 1; i < argc && !word; ++i) {
+    const char* a = argv[i];
+    auto is = [a](const char* s) { return std::strcmp(a, s) == 0; };
+    if (a[0] != '-') {
+      word = a;
+    } else if (is("--root") || is("--log") || is("--log-format") || is("--rootless") ||
+               is("--criu")) {
+      ++i;
+    } else if (!is("--debug") && !is("--systemd-cgroup") &&
+               !(std::strncmp(a, "--", 2) == 0 && std::strchr(a, '='))) {
+      return;  // -h, -v, --help, --version, ...: CLI11 handles them
+    }
+  }
+  if (word && (std::strcmp(word, "create") == 0 || std::strcmp(word, "run") == 0 ||
+               std::strcmp(word, "exec") == 0))
+    g_seal_errno = runtime::linux::ReexecFromReadOnlyExe(argv, &g_seal_step);
+}
+
 // The command word of argv ("run" in `berth-runtime --root R run ...`), or "" when there is
 // none before an option CLI11 must see (--help, --version). Only that subcommand is registered:
 // building all fourteen with their options is ~a third of the CLI's start-up allocations, and
@@ -104,12 +133,6 @@ int RuntimeMain(int argc, char** argv) {
   app.add_option("--rootless", rootless);
   app.add_option("--criu", criu);
   const std::string word = CommandWord(argc, argv);
-  // Commands whose init execs inside a container run from a read-only view of this binary
-  // (runtime/linux/exe_seal.h): unless the executable already lies on a read-only mount, this
-  // re-executes once through a detached read-only bind mount of itself and does not return.
-  base::Status sealed;
-  if (word == "create" || word == "run" || word == "exec")
-    sealed = runtime::linux::ReexecFromReadOnlyExe(argv);
   auto sub = [&](const char* name, const char* what) -> CLI::App* {
     return word.empty() || word == name ? app.add_subcommand(name, what) : nullptr;
   };
@@ -241,9 +264,9 @@ int RuntimeMain(int argc, char** argv) {
     if (fd >= 0) lc.fd = fd;
   }
   base::SetLogConfig(lc);
-  if (!sealed)
-    base::LogWarn("running from a writable executable (CVE-2019-5736 guard unavailable): {}",
-                  sealed.error().message());
+  if (g_seal_errno != 0)
+    base::LogWarn("running from a writable executable (CVE-2019-5736 guard unavailable): {}: {}",
+                  g_seal_step, std::strerror(g_seal_errno));
 
   runtime::RuntimeOptions ropts;
   ropts.root = root;

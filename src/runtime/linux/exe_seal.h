@@ -19,9 +19,11 @@ namespace berth::runtime::linux {
 bool ExeIsReadOnly();
 
 // If the executable is not on a read-only mount, re-executes it (same argv and environment)
-// through a read-only detached bind mount of itself; does not return then. Returns ok when it is
-// already read-only, and the error when the sealed view cannot be made (e.g. without
-// CAP_SYS_ADMIN, or before Linux 5.12): the caller decides whether to go on unsealed.
-base::Status ReexecFromReadOnlyExe(char** argv);
+// through a read-only detached bind mount of itself; does not return then. Returns 0 when it is
+// already read-only, else the errno of the step that failed (named in *step) when the sealed
+// view cannot be made (e.g. without CAP_SYS_ADMIN, or before Linux 5.12): the caller decides
+// whether to go on unsealed. Plain C types: it may run from an early constructor, before the
+// program's C++ static initialisation.
+int ReexecFromReadOnlyExe(char** argv, const char** step);
 
 }  // namespace berth::runtime::linux
