@@ -237,6 +237,8 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
 
   // Create the cgroup directories now: the init bind-mounts them while the parent attaches it.
   TRY_CTX(mgr->Apply(-1), "cgroup");
+  CpuPin pin;
+  init.restore_affinity = pin.saved();
   base::ScopeGuard remove_cgroup([&] { (void)mgr->Destroy(); });
   for (auto& j : plan.joins) {
     if (j.flag == CLONE_NEWPID && ::setns(j.fd.get(), CLONE_NEWPID) != 0)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
 #include "base/scope_guard.h"
 #include "runtime/cgroup/layout.h"
@@ -93,6 +94,8 @@ base::Result<int> Runtime::Exec(const ExecOptions& opts) {
   // Non-dumpable until execve: a process inside cannot reach the runtime binary through
   // /proc/<pid>/exe while we are in its namespaces (CVE-2019-5736, CVE-2016-9962).
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  std::optional<CpuPin> pin(std::in_place);
+  init.restore_affinity = pin->saved();
   pid_t pid = TRY(sys::CloneProcess(0));
   if (pid == 0) {
     parent_sock.Reset();
@@ -135,6 +138,7 @@ base::Result<int> Runtime::Exec(const ExecOptions& opts) {
   // EOF: execve succeeded (the socket is CLOEXEC); a message is the exec error.
   auto after = RecvSync(parent_sock.get());
   if (after && after->type == SyncType::kError) return Fail(Error::Internal(after->payload));
+  pin.reset();  // a foreground exec relays its process's I/O from any CPU
   TRY(WritePidFile(opts.pid_file, pid));
   kill_child.Dismiss();
   if (opts.detach) return 0;

@@ -54,4 +54,19 @@ base::Result<SyncMessage> ExpectSync(int sock, SyncType type) {
   return msg;
 }
 
+CpuPin::CpuPin() {
+  CPU_ZERO(&saved_);
+  if (::sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
+  int cpu = ::sched_getcpu();
+  if (cpu < 0 || cpu >= CPU_SETSIZE || CPU_COUNT(&saved_) <= 1) return;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  pinned_ = ::sched_setaffinity(0, sizeof one, &one) == 0;
+}
+
+CpuPin::~CpuPin() {
+  if (pinned_) (void)::sched_setaffinity(0, sizeof saved_, &saved_);
+}
+
 }  // namespace berth::runtime

@@ -3,6 +3,8 @@
 // The init never blocks the parent for long: it reports an error and exits on any failure.
 #pragma once
 
+#include <sched.h>
+
 #include <cstdint>
 #include <string>
 
@@ -37,5 +39,24 @@ base::Result<SyncMessage> RecvSync(int sock);
 base::Status SendToInit(int sock, SyncType type, const std::string& payload = "");
 // Receives a message and checks its type; a kError from the peer becomes that error.
 base::Result<SyncMessage> ExpectSync(int sock, SyncType type);
+
+// Pins the calling process to the CPU it runs on, and gives the previous affinity back when
+// destroyed. The runtime and the init it clones trade half a dozen setup messages; on a small VM
+// each one that crosses CPUs has to wake a halted vCPU, while on one CPU it is a plain context
+// switch (A/B on the reference VM: 1.2 ms less per `run`). The init inherits the pin and gives
+// its process the saved mask back (InitConfig::restore_affinity) before the execve.
+class CpuPin {
+ public:
+  CpuPin();
+  ~CpuPin();
+  CpuPin(const CpuPin&) = delete;
+  CpuPin& operator=(const CpuPin&) = delete;
+  // The affinity to restore, or null when nothing was pinned.
+  const cpu_set_t* saved() const { return pinned_ ? &saved_ : nullptr; }
+
+ private:
+  cpu_set_t saved_;
+  bool pinned_ = false;
+};
 
 }  // namespace berth::runtime

@@ -4,6 +4,22 @@
 
 load helpers
 
+@test "the container process gets the caller's CPU affinity (run and exec), not the setup pin" {
+  [[ $(nproc --all) -ge 2 ]] || skip "needs two CPUs"
+  set_args sh -c 'grep Cpus_allowed_list /proc/self/status'
+  run taskset -c 0-1 "$RUNTIME" --root "$STATE_ROOT" run --bundle "$BUNDLE" "$CID" </dev/null 3>&-
+  assert_success
+  assert_match "$output" 'Cpus_allowed_list:[[:space:]]+0-1$' "affinity of run's process"
+  run taskset -c 1 "$RUNTIME" --root "$STATE_ROOT" run --bundle "$BUNDLE" "$CID-b" </dev/null 3>&-
+  assert_success
+  assert_match "$output" 'Cpus_allowed_list:[[:space:]]+1$' "affinity under a pinned caller"
+  set_args sleep 30
+  run_ctr_d
+  run taskset -c 0-1 "$RUNTIME" --root "$STATE_ROOT" exec "$CID" grep Cpus_allowed_list /proc/self/status </dev/null 3>&-
+  assert_success
+  assert_match "$output" 'Cpus_allowed_list:[[:space:]]+0-1$' "affinity of an exec'd process"
+}
+
 @test "process.env is the environment" {
   cfg '.process.env += ["BERTH_FOO=bar baz", "EMPTY="]'
   set_args env

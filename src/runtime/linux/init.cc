@@ -195,6 +195,9 @@ base::Status Init(InitConfig& c) {
   if (!c.exec_mode && c.namespaces->Has(CLONE_NEWNS)) TRY(FinishRootfs(c.rootfs));
 
   TRY(join_cgroup());
+  // Before seccomp, which may not allow it. An error (a cpuset that excludes all of the old
+  // mask) leaves the affinity the cgroup gave.
+  if (c.restore_affinity) (void)::sched_setaffinity(0, sizeof(cpu_set_t), c.restore_affinity);
   TRY(ApplyRlimits(proc.rlimits));
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps
   // (runc's order). With no_new_privs it is the very last thing before execve.

@@ -4,6 +4,8 @@
 // never returns: it execs or reports an error and exits.
 #pragma once
 
+#include <sched.h>
+
 #include <string>
 
 #include "oci/runtime_config.h"
@@ -25,6 +27,10 @@ struct InitConfig {
   int preserve_fds = 0;
   bool exec_mode = false;  // join a running container: no rootfs work, namespaces already set
   const CompiledFilter* seccomp = nullptr;
+  // The CPU affinity to give back before the container's execve: the runtime pins itself (and so
+  // the init it clones) to one CPU while the two exchange their setup messages (see
+  // PinToCurrentCpu). Null: leave the affinity alone.
+  const cpu_set_t* restore_affinity = nullptr;
   // State passed to createContainer/startContainer hooks; the pid (as seen from the host) comes
   // with the Go message, since inside a new pid namespace the init only knows itself as 1.
   oci::State hook_state;
