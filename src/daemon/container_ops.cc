@@ -210,7 +210,8 @@ base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string
     high.emplace_back(h);
     extra.push_back(h);
   }
-  pid_t pid = TRY(sys::SpawnProcess(args, wr.get(), wr.get(), extra, /*search_path=*/false));
+  pid_t pid = TRY(sys::SpawnProcessAt(ctx->shim_exec_path.empty() ? args[0] : ctx->shim_exec_path,
+                                      args, wr.get(), wr.get(), extra));
   wr = sys::UniqueFd();
   std::string out = sys::ReadFd(rd.get()).value_or("");
   int status = 0;

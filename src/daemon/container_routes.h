@@ -12,6 +12,7 @@
 #include "daemon/pending_attaches.h"
 #include "daemon/router.h"
 #include "daemon/spec/generate.h"
+#include "sys/unique_fd.h"
 
 namespace berth::daemon {
 
@@ -28,6 +29,12 @@ struct ContainerContext {
   // the runtime library's root at <exec_root>/runtime.
   std::string exec_root;
   std::string shim_binary;  // berth-shim
+  // Shims are exec'd through a read-only view of shim_binary (sys::OpenReadOnlyView) so that a
+  // container can never reopen a shim's /proc/<pid>/exe for writing (CVE-2019-5736 class; a
+  // running shim also keeps its file text-busy, but not every kernel enforces ETXTBSY on
+  // executables). Empty: exec shim_binary itself (the view could not be made).
+  sys::UniqueFd shim_view;
+  std::string shim_exec_path;
   // --init: daemon.json "init-path" (resolved by FindInitBinary at each create) and "init".
   std::string init_path;
   bool default_init = false;

@@ -27,6 +27,7 @@
 #include "runtime/cgroup/layout.h"
 #include "runtime/cgroup/tuning.h"
 #include "sys/file.h"
+#include "sys/mount.h"
 
 namespace berth::daemon {
 namespace {
@@ -138,6 +139,12 @@ base::Status RunDaemon(const DaemonConfig& config) {
   container_context.data_root = config.data_root;
   container_context.exec_root = config.exec_root;
   container_context.shim_binary = DefaultShimPath();
+  if (auto view = sys::OpenReadOnlyView(container_context.shim_binary)) {
+    container_context.shim_view = std::move(*view);
+    container_context.shim_exec_path = sys::FdPath(container_context.shim_view.get());
+  } else {
+    base::LogWarn("shims run from their writable file: {}", view.error().message());
+  }
   container_context.init_path = config.init_path;
   container_context.default_init = config.init;
   container_context.host = ProbeSpecHostFacts();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "sys/unique_fd.h"
 
 namespace berth::sys {
 
@@ -18,5 +19,11 @@ base::Status Umount(const std::string& target, int flags);
 base::Status PivotRoot(const std::string& new_root, const std::string& put_old);
 // The path /proc/self/fd/N for an fd.
 std::string FdPath(int fd);
+// A read-only view of one file: a detached bind mount of it (open_tree OPEN_TREE_CLONE, then
+// mount_setattr RDONLY|NOSUID|NODEV), attached to no mount tree and gone with its last fd. The
+// fd is close-on-exec and numbered at least min_fd (so dup2s to low fds in a spawn cannot land
+// on it). Exec through FdPath(fd): the process's /proc/<pid>/exe then cannot be reopened for
+// writing (EROFS). Needs CAP_SYS_ADMIN and Linux 5.12.
+base::Result<UniqueFd> OpenReadOnlyView(const std::string& path, int min_fd = 100);
 
 }  // namespace berth::sys

@@ -109,8 +109,11 @@ base::Result<UniqueFd> PidfdOpen(pid_t pid) {
   return UniqueFd(static_cast<int>(fd));
 }
 
-base::Result<pid_t> SpawnProcess(const std::vector<std::string>& args, int out, int err,
-                                 const std::vector<int>& extra_fds, bool search_path) {
+namespace {
+
+base::Result<pid_t> Spawn(const char* exec_path, bool search_path,
+                          const std::vector<std::string>& args, int out, int err,
+                          const std::vector<int>& extra_fds) {
   if (args.empty()) return Fail(Error::InvalidArgument("spawn: no command"));
   std::vector<std::string> copy = args;
   std::vector<char*> argv;
@@ -133,12 +136,26 @@ base::Result<pid_t> SpawnProcess(const std::vector<std::string>& args, int out, 
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  int rc = search_path ? posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ)
-                       : posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
+  const char* path = exec_path ? exec_path : argv[0];
+  int rc = search_path ? posix_spawnp(&pid, path, &fa, &attr, argv.data(), environ)
+                       : posix_spawn(&pid, path, &fa, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Fail(Error::FromErrno(rc, "spawn " + args[0]));
   return pid;
+}
+
+}  // namespace
+
+base::Result<pid_t> SpawnProcess(const std::vector<std::string>& args, int out, int err,
+                                 const std::vector<int>& extra_fds, bool search_path) {
+  return Spawn(nullptr, search_path, args, out, err, extra_fds);
+}
+
+base::Result<pid_t> SpawnProcessAt(const std::string& exec_path,
+                                   const std::vector<std::string>& args, int out, int err,
+                                   const std::vector<int>& extra_fds) {
+  return Spawn(exec_path.c_str(), false, args, out, err, extra_fds);
 }
 
 base::Result<CommandOutput> RunCapture(const std::vector<std::string>& args) {

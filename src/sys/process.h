@@ -40,6 +40,10 @@ base::Result<UniqueFd> PidfdOpen(pid_t pid);
 // copied). Returns the child's pid; the caller reaps it.
 base::Result<pid_t> SpawnProcess(const std::vector<std::string>& args, int out, int err,
                                  const std::vector<int>& extra_fds = {}, bool search_path = true);
+// Same, executing the file at exec_path (e.g. FdPath of an OpenReadOnlyView) with args as argv.
+base::Result<pid_t> SpawnProcessAt(const std::string& exec_path,
+                                   const std::vector<std::string>& args, int out, int err,
+                                   const std::vector<int>& extra_fds = {});
 
 // What a command printed and how it ended (exit code, or 128+signal).
 struct CommandOutput {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,6 +120,11 @@ TEST_F(DaemonContainersTest, RunDetachedStopRm) {
   std::string id = out.substr(0, out.find('\n'));
   int shim = ShimPid(id);
   EXPECT_GT(shim, 0);
+  // The shim runs from a read-only view of its file (CVE-2019-5736 class): its exe cannot be
+  // reopened for writing from a container.
+  struct statvfs vfs;
+  ASSERT_EQ(statvfs(("/proc/" + std::to_string(shim) + "/exe").c_str(), &vfs), 0);
+  EXPECT_NE(vfs.f_flag & ST_RDONLY, 0u) << "berth-shim runs from a writable mount";
   std::tie(rc, out) = Docker("ps");
   EXPECT_NE(out.find("c2"), std::string::npos) << out;
   EXPECT_NE(out.find("Up "), std::string::npos) << out;
