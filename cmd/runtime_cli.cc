@@ -59,6 +59,33 @@ Result<int64_t> ParseSize(const std::string& s) {
 
 std::string TableTime(const std::string& rfc) { return rfc; }
 
+// The first non-option argument ("run" in `berth-runtime --root R run ...`), or null when an
+// option CLI11 must judge (--help, --version, an unknown one) comes first. Plain C: the
+// constructor below calls it before any C++ static initialisation.
+const char* ScanCommandWord(int argc, char** argv) {
+  static const char* const kWithValue[] = {"--root", "--log", "--log-format", "--rootless",
+                                           "--criu"};
+  auto takes_value = [](const char* a, size_t n) {
+    for (const char* o : kWithValue)
+      if (std::strlen(o) == n && std::strncmp(a, o, n) == 0) return true;
+    return false;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const char* a = argv[i];
+    if (a[0] == '\0') return nullptr;
+    if (a[0] != '-') return a;
+    if (std::strcmp(a, "--debug") == 0 || std::strcmp(a, "--systemd-cgroup") == 0) continue;
+    if (takes_value(a, std::strlen(a))) {
+      ++i;
+      continue;
+    }
+    const char* eq = std::strchr(a, '=');
+    if (eq && takes_value(a, size_t(eq - a))) continue;  // --root=DIR
+    return nullptr;
+  }
+  return nullptr;
+}
+
 // Commands whose init execs inside a container run from a read-only view of this binary
 // (runtime/linux/exe_seal.h): unless the executable already lies on a read-only mount, the
 // process re-executes once through a detached read-only bind mount of itself. Done from a
@@ -68,50 +95,22 @@ int g_seal_errno = 0;
 const char* g_seal_step = "";
 
 __attribute__((constructor(101))) void SealBeforeStaticInit(int argc, char** argv, char**) {
-  const char* word = nullptr;
-  for (int i = 1; i < argc && !word; ++i) {
-    const char* a = argv[i];
-    auto is = [a](const char* s) { return std::strcmp(a, s) == 0; };
-    if (a[0] != '-') {
-      word = a;
-    } else if (is("--root") || is("--log") || is("--log-format") || is("--rootless") ||
-               is("--criu")) {
-      ++i;
-    } else if (!is("--debug") && !is("--systemd-cgroup") &&
-               !(std::strncmp(a, "--", 2) == 0 && std::strchr(a, '='))) {
-      return;  // -h, -v, --help, --version, ...: CLI11 handles them
-    }
-  }
+  const char* word = ScanCommandWord(argc, argv);
   if (word && (std::strcmp(word, "create") == 0 || std::strcmp(word, "run") == 0 ||
                std::strcmp(word, "exec") == 0))
     g_seal_errno = runtime::linux::ReexecFromReadOnlyExe(argv, &g_seal_step);
 }
 
-// The command word of argv ("run" in `berth-runtime --root R run ...`), or "" when there is
-// none before an option CLI11 must see (--help, --version). Only that subcommand is registered:
+// The command word when it names a subcommand, else "". Only that subcommand is registered:
 // building all fourteen with their options is ~a third of the CLI's start-up allocations, and
-// every `run` pays it. An unknown word registers them all, so CLI11 reports it as before.
+// every `run` pays it. No word, or an unknown one, registers them all, so CLI11 reports it as
+// before.
 std::string CommandWord(int argc, char** argv) {
-  static const std::set<std::string_view> kWithValue = {"--root", "--log", "--log-format",
-                                                        "--rootless", "--criu"};
   static const std::set<std::string_view> kCommands = {
       "create", "run",  "start", "state", "kill",   "delete", "pause",
       "resume", "list", "ps",    "exec",  "update", "spec",   "features"};
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a.empty()) return "";
-    if (a[0] != '-') return kCommands.count(a) ? std::string(a) : "";
-    if (a == "--debug" || a == "--systemd-cgroup") continue;
-    if (kWithValue.count(a)) {
-      ++i;
-      continue;
-    }
-    if (a.starts_with("--") && a.find('=') != std::string_view::npos &&
-        kWithValue.count(a.substr(0, a.find('='))))
-      continue;
-    return "";  // --help, --version or something CLI11 must judge
-  }
-  return "";
+  const char* word = ScanCommandWord(argc, argv);
+  return word && kCommands.count(word) ? std::string(word) : std::string();
 }
 
 }  // namespace
