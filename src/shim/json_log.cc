@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 
 #include "base/strings.h"
@@ -17,10 +18,18 @@ using base::Error;
 using base::Fail;
 
 std::string_view FormatLogTime(const struct timespec& ts, char* buf) {
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  int n = std::snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  // Civil date by arithmetic, not gmtime_r: glibc's gmtime_r loads the time zone (opens and
+  // parses /etc/localtime) on its first call, which every shim would pay at its first line.
+  using namespace std::chrono;
+  const sys_seconds secs{seconds{ts.tv_sec}};
+  const sys_days day = floor<days>(secs);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> hms{secs - day};
+  int n = std::snprintf(buf, 40, "%04d-%02u-%02uT%02ld:%02ld:%02ld", static_cast<int>(ymd.year()),
+                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                        static_cast<long>(hms.hours().count()),
+                        static_cast<long>(hms.minutes().count()),
+                        static_cast<long>(hms.seconds().count()));
   if (ts.tv_nsec != 0) {
     n += std::snprintf(buf + n, 40 - n, ".%09ld", static_cast<long>(ts.tv_nsec));
     while (buf[n - 1] == '0') --n;

@@ -42,6 +42,12 @@ TEST(FormatLogTime, TrimsZerosLikeGo) {
   EXPECT_EQ(FormatLogTime({1, 123456789}, buf), "1970-01-01T00:00:01.123456789Z");
 }
 
+TEST(FormatLogTime, CivilDatesInUtc) {
+  char buf[40];
+  EXPECT_EQ(FormatLogTime({951782400, 0}, buf), "2000-02-29T00:00:00Z");
+  EXPECT_EQ(FormatLogTime({1796399639, 500000000}, buf), "2026-12-04T15:53:59.5Z");
+}
+
 TEST(AppendJsonString, EscapesAndReplacesInvalidUtf8) {
   std::string out;
   AppendJsonString(out, "a\"b\\\n\x01 \xc3\xa9");
