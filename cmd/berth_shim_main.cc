@@ -5,10 +5,12 @@
 #include "base/log.h"
 #include "shim/options.h"
 #include "shim/shim.h"
+#include "shim/standby.h"
 #include "sys/file.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 1 && args[0] == "--standby") return berth::shim::RunStandby();
   auto options = berth::shim::ParseOptions(args);
   if (!options) {
     (void)berth::sys::WriteAll(2, "berth-shim: " + options.error().message() + "\n");

@@ -14,6 +14,7 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "daemon/container_internal.h"
+#include "daemon/shim_pool.h"
 #include "daemon/spec/create_request.h"
 #include "daemon/trash.h"
 #include "image/snapshot/snapshotter.h"
@@ -194,6 +195,13 @@ base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const 
 
 base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string> args,
                             const std::vector<int>& attach_fds) {
+  if (ctx->shim_pool) {
+    if (sys::UniqueFd standby = ctx->shim_pool->Take()) {
+      auto handed = ShimPool::HandOver(standby.get(), args, attach_fds);
+      if (handed || handed.error().code() != base::ErrorCode::kUnavailable) return handed;
+      base::LogDebug("{}; spawning a shim", handed.error().message());
+    }
+  }
   for (size_t i = 0; i < attach_fds.size(); ++i)
     args.insert(args.end(), {"--attach-fd", std::to_string(3 + i)});
   int pipefd[2];

@@ -20,6 +20,8 @@ class ContainerMonitor;
 class Trash;
 
 // What the container routes use; everything must outlive the router.
+class ShimPool;
+
 struct ContainerContext {
   ImageStores* images = nullptr;
   ContainerStore* containers = nullptr;
@@ -35,6 +37,8 @@ struct ContainerContext {
   // executables). Empty: exec shim_binary itself (the view could not be made).
   sys::UniqueFd shim_view;
   std::string shim_exec_path;
+  // The standby shim a start hands its container to (null: every start spawns its shim).
+  ShimPool* shim_pool = nullptr;
   // --init: daemon.json "init-path" (resolved by FindInitBinary at each create) and "init".
   std::string init_path;
   bool default_init = false;

@@ -22,6 +22,7 @@
 #include "daemon/image_stores.h"
 #include "daemon/listener.h"
 #include "daemon/server.h"
+#include "daemon/shim_pool.h"
 #include "daemon/system_routes.h"
 #include "daemon/trash.h"
 #include "runtime/cgroup/layout.h"
@@ -145,6 +146,11 @@ base::Status RunDaemon(const DaemonConfig& config) {
   } else {
     base::LogWarn("shims run from their writable file: {}", view.error().message());
   }
+  ShimPool shim_pool(container_context.shim_exec_path.empty() ? container_context.shim_binary
+                                                              : container_context.shim_exec_path,
+                     container_context.shim_binary);
+  shim_pool.Start();
+  container_context.shim_pool = &shim_pool;
   container_context.init_path = config.init_path;
   container_context.default_init = config.init;
   container_context.host = ProbeSpecHostFacts();

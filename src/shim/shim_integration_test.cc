@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "shim/standby.h"
 #include "sys/file.h"
 #include "sys/socket.h"
 
@@ -193,8 +195,47 @@ class ShimTest : public ::testing::Test {
       EXPECT_FALSE(sys::Exists(dir + id_)) << dir << id_;
   }
 
+  // Spawns `berth-shim --standby` with one end of a SOCK_SEQPACKET pair at fd 3, as berthd
+  // does; returns our end once the spawned process has exited (the standby daemon waits).
+  // standby_pid_ is the daemon: the process whose fd 3 is the other end.
+  sys::UniqueFd SpawnStandby() {
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    sys::UniqueFd ours(sv[0]), theirs(sv[1]);
+    struct stat st;
+    EXPECT_EQ(::fstat(theirs.get(), &st), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, theirs.get(), 3);
+    std::vector<std::string> argv = {BERTH_SHIM_BINARY, "--standby"};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    EXPECT_EQ(posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = -1;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    std::string want = "socket:[" + std::to_string(st.st_ino) + "]";
+    DIR* d = ::opendir("/proc");
+    while (auto* e = d ? ::readdir(d) : nullptr) {
+      if (!base::ParseInt(e->d_name)) continue;
+      char link[64] = {};
+      std::string fd3 = std::string("/proc/") + e->d_name + "/fd/3";
+      if (::readlink(fd3.c_str(), link, sizeof link - 1) > 0 && want == link &&
+          std::stoi(e->d_name) != ::getpid())
+        standby_pid_ = std::stoi(e->d_name);
+    }
+    if (d) ::closedir(d);
+    EXPECT_GT(standby_pid_, 0) << "no standby holds the socket";
+    return ours;
+  }
+
   std::string root_, id_, bundle_, state_, runtime_root_, log_;
   pid_t shim_pid_ = 0;
+  pid_t standby_pid_ = 0;
 };
 
 TEST_F(ShimTest, LogsStdoutAndStderrAndRecordsExitCode) {
@@ -445,6 +486,56 @@ TEST_F(ShimTest, ExecModeRunsAProcessInTheContainer) {
   EXPECT_TRUE(sys::Exists(runtime_root_ + "/" + id_));
   EXPECT_EQ(Control("kill KILL"), "ok");
   EXPECT_EQ(WaitExit()["exit_code"], 137);
+}
+
+}  // namespace
+}  // namespace berth::shim
+
+namespace berth::shim {
+namespace {
+
+// Standby mode: the daemonized shim waits on its socket, runs the assignment it is handed (with
+// the attach fds that came along), reports on the socket and then is that container's shim.
+TEST_F(ShimTest, StandbyRunsItsAssignment) {
+  MakeBundle({"/bin/sh", "-c", "echo first; exit 4"});
+  sys::UniqueFd sock = SpawnStandby();
+  ASSERT_TRUE(PidAlive(standby_pid_));
+  int cv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv), 0);
+  sys::UniqueFd client(cv[0]), handed(cv[1]);
+  std::vector<std::string> args = ShimArgs({});
+  args.erase(args.begin());
+  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {handed.get()}));
+  handed = sys::UniqueFd();
+  auto reply = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->payload, "ok\n");
+  shim_pid_ = standby_pid_;
+  // The attach client handed over with the assignment saw the output from its first byte.
+  std::string out = ReadUntil(
+      client.get(), [](const std::string& d) { return d.find("first") != std::string::npos; });
+  EXPECT_NE(out.find("first\n"), std::string::npos);
+  EXPECT_EQ(WaitExit()["exit_code"], 4);
+}
+
+TEST_F(ShimTest, StandbyReportsABadAssignment) {
+  sys::UniqueFd sock = SpawnStandby();
+  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment({"--id", id_, "--frobnicate"}), {}));
+  auto reply = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->payload.find("--frobnicate"), std::string::npos) << reply->payload;
+  WaitGone(standby_pid_, 10s);
+  EXPECT_FALSE(PidAlive(standby_pid_));
+}
+
+// Its owner gone before any assignment: the standby exits and leaves nothing.
+TEST_F(ShimTest, StandbyExitsWhenItsSocketCloses) {
+  sys::UniqueFd sock = SpawnStandby();
+  ASSERT_TRUE(PidAlive(standby_pid_));
+  sock = sys::UniqueFd();
+  WaitGone(standby_pid_, 10s);
+  EXPECT_FALSE(PidAlive(standby_pid_));
+  EXPECT_FALSE(sys::Exists(state_));
 }
 
 }  // namespace

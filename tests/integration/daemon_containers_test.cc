@@ -373,6 +373,72 @@ TEST_F(DaemonContainersTest, SurvivesDaemonSigkill) {
   ExpectGone(id, shim);
 }
 
+// The pids of `berth-shim --standby` processes whose environment holds `mark` (inherited from
+// the berthd that spawned them).
+std::vector<int> StandbyPids(const std::string& mark) {
+  std::vector<int> pids;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ReadAll(e.path() / "cmdline");
+    std::string environ_text = ReadAll(e.path() / "environ");
+    std::string stat = ReadAll(e.path() / "stat");
+    bool zombie = stat.size() > stat.rfind(')') + 2 && stat[stat.rfind(')') + 2] == 'Z';
+    if (!zombie && cmdline.find(std::string("--standby\0")) != std::string::npos &&
+        environ_text.find(mark + '\0') != std::string::npos)
+      pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+// berthd keeps one standby shim: a start hands its container to it (that process becomes the
+// container's shim), a new one replaces it, and none outlives berthd, SIGKILLed or stopped.
+TEST_F(DaemonContainersTest, StandbyShimServesAStartAndNeverOutlivesBerthd) {
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  std::string mark = "BERTH_STANDBY_MARK=" + dir_;
+  setenv("BERTH_STANDBY_MARK", dir_.c_str(), 1);
+  StartDaemon();
+  unsetenv("BERTH_STANDBY_MARK");
+  auto wait_for = [&](auto pred) {
+    std::vector<int> pids;
+    for (int i = 0; i < 200; ++i) {
+      pids = StandbyPids(mark);
+      if (pred(pids)) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return pids;
+  };
+  auto first = wait_for([](const std::vector<int>& p) { return p.size() == 1; });
+  ASSERT_EQ(first.size(), 1u) << Log();
+  auto [rc, out] = Docker("run -d --network none busybox sleep 1000");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string id = out.substr(0, out.find('\n'));
+  EXPECT_EQ(ShimPid(id), first[0]) << "the start did not use the standby";
+  auto next = wait_for([&](const std::vector<int>& p) {
+    return p.size() == 2 && std::count(p.begin(), p.end(), first[0]) == 1;
+  });
+  ASSERT_EQ(next.size(), 2u);
+  ASSERT_EQ(kill(pid_, SIGKILL), 0);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  // Only the container's shim is left.
+  auto left = wait_for([](const std::vector<int>& p) { return p.size() <= 1; });
+  EXPECT_EQ(left, std::vector<int>{first[0]});
+  setenv("BERTH_STANDBY_MARK", dir_.c_str(), 1);
+  StartDaemon();
+  unsetenv("BERTH_STANDBY_MARK");
+  std::tie(rc, out) = Docker("rm -f " + id);
+  EXPECT_EQ(rc, 0) << out << Log();
+  ExpectGone(id, first[0]);
+  // An orderly stop takes the standby along too.
+  EXPECT_EQ(wait_for([](const std::vector<int>& p) { return p.size() == 1; }).size(), 1u);
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  EXPECT_TRUE(wait_for([](const std::vector<int>& p) { return p.empty(); }).empty());
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+}
+
 // docker-py (Debian python3-docker) runs a container, reads its logs, execs in it, removes it.
 TEST_F(DaemonContainersTest, DockerPyRunLogsExecRemove) {
   if (Shell(Python() + " -c 'import docker'").first != 0) GTEST_SKIP() << "no docker-py";

@@ -1,0 +1,110 @@
+// The standby shim: spawning it, handing it a container, replacing it.
+#include "daemon/shim_pool.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <utility>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "shim/standby.h"
+#include "sys/file.h"
+#include "sys/process.h"
+#include "sys/socket.h"
+
+namespace berth::daemon {
+
+using base::Error;
+using base::Fail;
+
+ShimPool::ShimPool(std::string exec_path, std::string argv0)
+    : exec_path_(std::move(exec_path)), argv0_(std::move(argv0)) {}
+
+ShimPool::~ShimPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ShimPool::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+sys::UniqueFd ShimPool::Take() {
+  sys::UniqueFd sock;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sock = std::move(standby_);
+  }
+  wake_.notify_all();
+  return sock;
+}
+
+void ShimPool::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    if (standby_) {
+      wake_.wait(lock, [&] { return stop_ || !standby_; });
+      continue;
+    }
+    lock.unlock();
+    auto sock = Spawn();
+    lock.lock();
+    if (sock) {
+      standby_ = std::move(*sock);
+    } else {
+      base::LogWarn("standby shim: {}", sock.error().message());
+      // Starts go on spawning their own shims; retry later rather than spin.
+      wake_.wait_for(lock, std::chrono::seconds(5), [&] { return stop_; });
+    }
+  }
+}
+
+base::Result<sys::UniqueFd> ShimPool::Spawn() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    return Fail(Error::FromErrno(errno, "socketpair"));
+  sys::UniqueFd ours(sv[0]), theirs(sv[1]);
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Fail(Error::FromErrno(errno, "pipe2"));
+  sys::UniqueFd rd(p[0]), wr(p[1]);
+  // SpawnProcessAt puts extra fds at 3, 4, ...: the socket must not already sit in that range.
+  sys::UniqueFd high(::fcntl(theirs.get(), F_DUPFD_CLOEXEC, 10));
+  if (!high) return Fail(Error::FromErrno(errno, "fcntl F_DUPFD"));
+  theirs = sys::UniqueFd();
+  pid_t pid =
+      TRY(sys::SpawnProcessAt(exec_path_, {argv0_, "--standby"}, wr.get(), wr.get(), {high.get()}));
+  high = sys::UniqueFd();
+  wr = sys::UniqueFd();
+  std::string out = sys::ReadFd(rd.get()).value_or("");
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return Fail(Error::Internal(
+        fmt::format("berth-shim --standby failed (status {}): {}", status, base::Trim(out))));
+  return ours;
+}
+
+base::Status ShimPool::HandOver(int sock, const std::vector<std::string>& args,
+                                const std::vector<int>& attach_fds) {
+  std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+  if (auto sent = sys::SendFds(sock, shim::EncodeAssignment(rest), attach_fds); !sent)
+    return Fail(Error::Unavailable("standby shim gone: " + sent.error().message()));
+  auto reply = sys::RecvFds(sock, 64 * 1024, 0);
+  if (!reply) return Fail(Error::Internal("berth-shim: " + reply.error().message()));
+  if (reply->payload == "ok\n") return {};
+  std::string msg(base::Trim(reply->payload));
+  if (msg.empty()) msg = "the shim exited during setup";
+  return Fail(Error::Internal(msg));
+}
+
+}  // namespace berth::daemon

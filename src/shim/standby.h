@@ -1,0 +1,34 @@
+// Standby mode (`berth-shim --standby`): berthd keeps one shim started ahead of need, so that a
+// container start pays neither the shim's exec and start-up nor its daemonizing forks.
+//
+// Protocol, over a SOCK_SEQPACKET socket the standby finds at fd 3 (kStandbyFd):
+//   1. The standby daemonizes at once (Daemonize: the process berthd spawned exits 0 when the
+//      daemon is ready to wait) and blocks on the socket.
+//   2. berthd sends one record: the shim's arguments as it would pass them on a command line
+//      (without argv[0]), each followed by a NUL byte, with the attach fds (SCM_RIGHTS) that
+//      --attach-fd would have named; berthd sends no --attach-fd of its own.
+//   3. The standby runs as that shim (RunShim), reporting on the same socket: one record, "ok\n"
+//      once the container (or exec process) runs, else the error text; then it closes it.
+// EOF before step 2 (berthd stopped, was killed, or dropped its standby) ends the standby with
+// exit status 0; it has created nothing yet.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth::shim {
+
+inline constexpr int kStandbyFd = 3;
+// Limits of the assignment record.
+inline constexpr size_t kMaxAssignmentBytes = 64 * 1024;
+inline constexpr size_t kMaxAssignmentFds = 64;
+
+// The record of step 2 for `args` (argv without argv[0]), and back.
+std::string EncodeAssignment(const std::vector<std::string>& args);
+std::vector<std::string> DecodeAssignment(std::string_view record);
+
+// Runs the standby protocol on kStandbyFd; returns the process exit status.
+int RunStandby();
+
+}  // namespace berth::shim
