@@ -43,6 +43,7 @@ sys::UniqueFd ShimPool::Take() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     sock = std::move(standby_);
+    last_take_ = std::chrono::steady_clock::now();
   }
   wake_.notify_all();
   return sock;
@@ -53,6 +54,14 @@ void ShimPool::Run() {
   while (!stop_) {
     if (standby_) {
       wake_.wait(lock, [&] { return stop_ || !standby_; });
+      continue;
+    }
+    // Not while the start that took the last one is under way: a new shim's exec and forks
+    // would compete with that container's setup (and its exit, for a short one) for the CPUs.
+    // A burst of starts keeps pushing this back; its starts spawn their own shims meanwhile.
+    auto quiet_until = last_take_ + kRefillDelay;
+    if (std::chrono::steady_clock::now() < quiet_until) {
+      wake_.wait_until(lock, quiet_until, [&] { return stop_; });
       continue;
     }
     lock.unlock();

@@ -2,14 +2,16 @@
 // start hands its arguments to a running shim instead of paying the shim's exec, start-up and
 // daemonizing forks (on this 2-CPU VM about a fifth of `docker run`'s time to the container).
 //
-// A background thread spawns the standby whenever there is none; Take() hands the current one
-// over and wakes the thread for the next. A standby is an idle daemonized process holding only
-// its socket: when berthd stops, or dies, the socket closes and the standby exits having
-// created nothing. Concurrent starts beyond the one standby spawn their shims the usual way.
+// A background thread spawns the standby whenever there is none, once starts have left the
+// host alone for kRefillDelay; Take() hands the current one over. A standby is an idle daemonized
+// process holding only its socket: when berthd stops, or dies, the socket closes and the standby
+// exits having created nothing. Concurrent starts beyond the one standby spawn their shims the
+// usual way.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -49,11 +51,15 @@ class ShimPool {
   void Run();
   base::Result<sys::UniqueFd> Spawn();
 
+  // A new standby is started once no start took one for this long.
+  static constexpr std::chrono::milliseconds kRefillDelay{100};
+
   std::string exec_path_, argv0_;
   std::mutex mu_;
   std::condition_variable wake_;
   sys::UniqueFd standby_;
   bool stop_ = false;
+  std::chrono::steady_clock::time_point last_take_;  // epoch: the first one starts at once
   std::thread thread_;
 };
 
