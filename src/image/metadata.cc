@@ -9,6 +9,7 @@
 #include <ctime>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace berth::image {
 
@@ -128,18 +129,72 @@ int64_t NowNanos() {
 
 int64_t NowSeconds() { return static_cast<int64_t>(::time(nullptr)); }
 
-// A prepared statement. Bind errors are kept and reported by the next Step/Run.
+}  // namespace
+
+// The statements of one connection, by the address of their SQL text (string literals: one
+// entry per call site). An entry in use (a statement still stepping while the same SQL runs
+// again, nested) makes the second use prepare a statement of its own.
+class StmtCache {
+ public:
+  struct Entry {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  explicit StmtCache(sqlite3* db) : db_(db) {}
+  ~StmtCache() {
+    for (auto& [sql, e] : entries_) sqlite3_finalize(e.stmt);
+  }
+  StmtCache(const StmtCache&) = delete;
+  StmtCache& operator=(const StmtCache&) = delete;
+  sqlite3* db() const { return db_; }
+  Entry& At(const char* sql) { return entries_[sql]; }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<const char*, Entry> entries_;
+};
+
+namespace {
+
+// A prepared statement, its own (Prepare) or borrowed from a StmtCache (Cached: reset and its
+// bindings cleared when done). Bind errors are kept and reported by the next Step/Run.
 class Stmt {
  public:
   static Result<Stmt> Prepare(sqlite3* db, const char* sql) {
     sqlite3_stmt* s = nullptr;
     int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
     if (rc != SQLITE_OK) return Fail(SqlError(db, rc));
-    return Stmt(db, s);
+    return Stmt(db, s, nullptr);
   }
-  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(std::exchange(o.s_, nullptr)), bind_rc_(o.bind_rc_) {}
+  static Result<Stmt> Cached(StmtCache& cache, const char* sql) {
+    StmtCache::Entry& e = cache.At(sql);
+    if (e.in_use) return Prepare(cache.db(), sql);
+    if (!e.stmt) {
+      int rc = sqlite3_prepare_v3(cache.db(), sql, -1, SQLITE_PREPARE_PERSISTENT, &e.stmt, nullptr);
+      if (rc != SQLITE_OK) {
+        sqlite3_finalize(e.stmt);
+        e.stmt = nullptr;
+        return Fail(SqlError(cache.db(), rc));
+      }
+    }
+    e.in_use = true;
+    return Stmt(cache.db(), e.stmt, &e.in_use);
+  }
+  Stmt(Stmt&& o) noexcept
+      : db_(o.db_),
+        s_(std::exchange(o.s_, nullptr)),
+        in_use_(std::exchange(o.in_use_, nullptr)),
+        bind_rc_(o.bind_rc_) {}
   Stmt& operator=(Stmt&&) = delete;
-  ~Stmt() { sqlite3_finalize(s_); }
+  ~Stmt() {
+    if (!in_use_) {
+      sqlite3_finalize(s_);
+      return;
+    }
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+    *in_use_ = false;
+  }
 
   Stmt& Bind(int i, std::string_view v) {
     Keep(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
@@ -193,14 +248,21 @@ class Stmt {
   }
 
  private:
-  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  Stmt(sqlite3* db, sqlite3_stmt* s, bool* in_use) : db_(db), s_(s), in_use_(in_use) {}
   void Keep(int rc) {
     if (bind_rc_ == SQLITE_OK && rc != SQLITE_OK) bind_rc_ = rc;
   }
   sqlite3* db_;
   sqlite3_stmt* s_;
+  bool* in_use_;  // the cache entry's flag; null for a statement of our own
   int bind_rc_ = SQLITE_OK;
 };
+
+// One statement through the cache (BEGIN, COMMIT, PRAGMA ...).
+Status Exec(StmtCache& cache, const char* sql) {
+  auto s = TRY(Stmt::Cached(cache, sql));
+  return s.Run();
+}
 
 Status Exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
@@ -218,25 +280,25 @@ Status Exec(sqlite3* db, const char* sql) {
 class Tx {
  public:
   enum Kind { kRead, kWrite };
-  static Result<Tx> Begin(sqlite3* db, Kind kind) {
+  static Result<Tx> Begin(StmtCache& db, Kind kind) {
     TRY(Exec(db, kind == kWrite ? "BEGIN IMMEDIATE" : "BEGIN"));
-    return Tx(db);
+    return Tx(&db);
   }
   Tx(Tx&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
   Tx& operator=(Tx&&) = delete;
   ~Tx() {
-    if (db_) (void)Exec(db_, "ROLLBACK");
+    if (db_) (void)Exec(*db_, "ROLLBACK");
   }
   Status Commit() {
-    sqlite3* db = std::exchange(db_, nullptr);
-    auto st = Exec(db, "COMMIT");
-    if (!st) (void)Exec(db, "ROLLBACK");
+    StmtCache* db = std::exchange(db_, nullptr);
+    auto st = Exec(*db, "COMMIT");
+    if (!st) (void)Exec(*db, "ROLLBACK");
     return st;
   }
 
  private:
-  explicit Tx(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
+  explicit Tx(StmtCache* db) : db_(db) {}
+  StmtCache* db_;
 };
 
 // While alive, commits on `db` are not synced (PRAGMA synchronous=OFF) when `relaxed`; FULL
@@ -244,17 +306,17 @@ class Tx {
 // the unsynced commits at the tail. Declared before the Tx, so the Tx ends first.
 class RelaxedSync {
  public:
-  RelaxedSync(sqlite3* db, bool relaxed) : db_(relaxed ? db : nullptr) {
-    if (db_) (void)Exec(db_, "PRAGMA synchronous=OFF");
+  RelaxedSync(StmtCache& db, bool relaxed) : db_(relaxed ? &db : nullptr) {
+    if (db_) (void)Exec(*db_, "PRAGMA synchronous=OFF");
   }
   ~RelaxedSync() {
-    if (db_) (void)Exec(db_, "PRAGMA synchronous=FULL");
+    if (db_) (void)Exec(*db_, "PRAGMA synchronous=FULL");
   }
   RelaxedSync(const RelaxedSync&) = delete;
   RelaxedSync& operator=(const RelaxedSync&) = delete;
 
  private:
-  sqlite3* db_;
+  StmtCache* db_;
 };
 
 Error ImageNotFound(const Digest& id) {
@@ -278,7 +340,14 @@ Result<SnapshotRecord> ReadSnapshotRow(const Stmt& s) {
   return r;
 }
 
-constexpr const char* kSnapshotColumns = "chain_id, key, parent, size, refcount";
+// ReadSnapshotRow's columns. Whole statements, not formatted: the statement cache keys on the
+// text's address.
+constexpr const char* kSelectSnapshot =
+    "SELECT chain_id, key, parent, size, refcount FROM snapshots WHERE chain_id = ?1";
+constexpr const char* kSelectSnapshots =
+    "SELECT chain_id, key, parent, size, refcount FROM snapshots ORDER BY chain_id";
+constexpr const char* kSelectAllSnapshots =
+    "SELECT chain_id, key, parent, size, refcount FROM snapshots";
 
 }  // namespace
 
@@ -313,27 +382,33 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& ro
   return store;
 }
 
-MetadataStore::~MetadataStore() { sqlite3_close(db_); }
+MetadataStore::MetadataStore(sqlite3* db, std::string path)
+    : db_(db), path_(std::move(path)), stmts_(std::make_unique<StmtCache>(db)) {}
+
+MetadataStore::~MetadataStore() {
+  stmts_.reset();  // finalized before the connection closes
+  sqlite3_close(db_);
+}
 
 Status MetadataStore::Migrate() {
   {
     // The usual case needs no write lock, so opening does not wait for another process's write.
-    auto tx = TRY(Tx::Begin(db_, Tx::kRead));
-    auto s = TRY(Stmt::Prepare(db_,
-                               "SELECT (SELECT count(*) FROM sqlite_schema "
-                               "WHERE type = 'table' AND name = 'schema_version')"));
+    auto tx = TRY(Tx::Begin(*stmts_, Tx::kRead));
+    auto s = TRY(Stmt::Cached(*stmts_,
+                              "SELECT (SELECT count(*) FROM sqlite_schema "
+                              "WHERE type = 'table' AND name = 'schema_version')"));
     if (TRY(s.Step()) && s.Int(0) == 1) {
-      auto v = TRY(Stmt::Prepare(db_, "SELECT version FROM schema_version WHERE id = 1"));
+      auto v = TRY(Stmt::Cached(*stmts_, "SELECT version FROM schema_version WHERE id = 1"));
       if (TRY(v.Step()) && v.Int(0) == kSchemaVersion) return tx.Commit();
     }
   }
-  auto tx = TRY(Tx::Begin(db_, Tx::kWrite));
+  auto tx = TRY(Tx::Begin(*stmts_, Tx::kWrite));
   TRY(Exec(db_,
            "CREATE TABLE IF NOT EXISTS schema_version ("
            " id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)"));
   int64_t version = 0;
   {
-    auto s = TRY(Stmt::Prepare(db_, "SELECT version FROM schema_version WHERE id = 1"));
+    auto s = TRY(Stmt::Cached(*stmts_, "SELECT version FROM schema_version WHERE id = 1"));
     if (TRY(s.Step())) version = s.Int(0);
   }
   if (version > kSchemaVersion)
@@ -343,16 +418,16 @@ Status MetadataStore::Migrate() {
   if (version == kSchemaVersion) return tx.Commit();
   for (int64_t v = version; v < kSchemaVersion; ++v)
     TRY_CTX(Exec(db_, kMigrations[v]), fmt::format("migrate schema {} -> {}", v, v + 1));
-  auto s = TRY(Stmt::Prepare(db_,
-                             "INSERT INTO schema_version (id, version) VALUES (1, ?1) "
-                             "ON CONFLICT (id) DO UPDATE SET version = excluded.version"));
+  auto s = TRY(Stmt::Cached(*stmts_,
+                            "INSERT INTO schema_version (id, version) VALUES (1, ?1) "
+                            "ON CONFLICT (id) DO UPDATE SET version = excluded.version"));
   TRY(s.Bind(1, static_cast<int64_t>(kSchemaVersion)).Run());
   return tx.Commit();
 }
 
 Result<int> MetadataStore::SchemaVersion() {
   std::lock_guard lock(mu_);
-  auto s = TRY(Stmt::Prepare(db_, "SELECT version FROM schema_version WHERE id = 1"));
+  auto s = TRY(Stmt::Cached(*stmts_, "SELECT version FROM schema_version WHERE id = 1"));
   if (!TRY(s.Step())) return 0;
   return static_cast<int>(s.Int(0));
 }
@@ -360,11 +435,11 @@ Result<int> MetadataStore::SchemaVersion() {
 Status MetadataStore::Check() {
   std::lock_guard lock(mu_);
   {
-    auto s = TRY(Stmt::Prepare(db_, "PRAGMA integrity_check"));
+    auto s = TRY(Stmt::Cached(*stmts_, "PRAGMA integrity_check"));
     if (TRY(s.Step()) && s.Text(0) != "ok")
       return Fail(Error::Internal(fmt::format("metadata: integrity check: {}", s.Text(0))));
   }
-  auto s = TRY(Stmt::Prepare(db_, "PRAGMA foreign_key_check"));
+  auto s = TRY(Stmt::Cached(*stmts_, "PRAGMA foreign_key_check"));
   if (TRY(s.Step()))
     return Fail(Error::Internal(
         fmt::format("metadata: foreign key check: row {} of {} refers to a missing {}", s.Int(1),
@@ -384,18 +459,18 @@ Status MetadataStore::PutImage(const ImageRecord& image) {
     if (l.diff_id.empty() || l.chain_id.empty() || l.blob.empty())
       return Fail(Error::InvalidArgument(ctx + ": a layer lacks a digest"));
 
-  auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
+  auto tx = TRY_CTX(Tx::Begin(*stmts_, Tx::kWrite), ctx);
   {
     auto s = TRY_CTX(
-        Stmt::Prepare(db_,
-                      "INSERT INTO images (id, manifest_digest, target_media_type, target_digest, "
-                      "target_size, created, size, os, architecture, variant, added_at) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-                      "ON CONFLICT (id) DO UPDATE SET manifest_digest = excluded.manifest_digest, "
-                      "target_media_type = excluded.target_media_type, "
-                      "target_digest = excluded.target_digest, target_size = excluded.target_size, "
-                      "created = excluded.created, size = excluded.size, os = excluded.os, "
-                      "architecture = excluded.architecture, variant = excluded.variant"),
+        Stmt::Cached(*stmts_,
+                     "INSERT INTO images (id, manifest_digest, target_media_type, target_digest, "
+                     "target_size, created, size, os, architecture, variant, added_at) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                     "ON CONFLICT (id) DO UPDATE SET manifest_digest = excluded.manifest_digest, "
+                     "target_media_type = excluded.target_media_type, "
+                     "target_digest = excluded.target_digest, target_size = excluded.target_size, "
+                     "created = excluded.created, size = excluded.size, os = excluded.os, "
+                     "architecture = excluded.architecture, variant = excluded.variant"),
         ctx);
     s.Bind(1, image.id)
         .Bind(2, image.manifest_digest)
@@ -411,14 +486,14 @@ Status MetadataStore::PutImage(const ImageRecord& image) {
     TRY_CTX(s.Run(), ctx);
   }
   {
-    auto s = TRY_CTX(Stmt::Prepare(db_, "DELETE FROM layers WHERE image_id = ?1"), ctx);
+    auto s = TRY_CTX(Stmt::Cached(*stmts_, "DELETE FROM layers WHERE image_id = ?1"), ctx);
     TRY_CTX(s.Bind(1, image.id).Run(), ctx);
   }
   {
-    auto s = TRY_CTX(Stmt::Prepare(db_,
-                                   "INSERT INTO layers (image_id, idx, diff_id, chain_id, "
-                                   "blob_digest, size, media_type) "
-                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+    auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                  "INSERT INTO layers (image_id, idx, diff_id, chain_id, "
+                                  "blob_digest, size, media_type) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                      ctx);
     for (size_t i = 0; i < image.layers.size(); ++i) {
       const auto& l = image.layers[i];
@@ -438,17 +513,17 @@ Status MetadataStore::PutImage(const ImageRecord& image) {
     blobs.insert(image.manifest_digest);
     blobs.insert(image.target.digest);
     for (const auto& l : image.layers) blobs.insert(l.blob);
-    auto s = TRY_CTX(Stmt::Prepare(db_,
-                                   "INSERT INTO image_blobs (image_id, blob) VALUES (?1, ?2) "
-                                   "ON CONFLICT DO NOTHING"),
+    auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                  "INSERT INTO image_blobs (image_id, blob) VALUES (?1, ?2) "
+                                  "ON CONFLICT DO NOTHING"),
                      ctx);
     for (const auto& b : blobs) TRY_CTX(s.Bind(1, image.id).Bind(2, b).Run(), ctx);
   }
   {
-    auto s = TRY_CTX(Stmt::Prepare(db_,
-                                   "INSERT INTO names (name, image_id, kind) VALUES (?1, ?2, ?3) "
-                                   "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id, "
-                                   "kind = excluded.kind"),
+    auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                  "INSERT INTO names (name, image_id, kind) VALUES (?1, ?2, ?3) "
+                                  "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id, "
+                                  "kind = excluded.kind"),
                      ctx);
     for (const auto& n : image.names)
       TRY_CTX(s.Bind(1, n).Bind(2, image.id).Bind(3, NameKind(n)).Run(), ctx);
@@ -459,10 +534,10 @@ Status MetadataStore::PutImage(const ImageRecord& image) {
 Result<ImageRecord> MetadataStore::LoadImage(const Digest& id) {
   ImageRecord r;
   {
-    auto s = TRY(Stmt::Prepare(db_,
-                               "SELECT id, manifest_digest, target_media_type, target_digest, "
-                               "target_size, created, size, os, architecture, variant, added_at "
-                               "FROM images WHERE id = ?1"));
+    auto s = TRY(Stmt::Cached(*stmts_,
+                              "SELECT id, manifest_digest, target_media_type, target_digest, "
+                              "target_size, created, size, os, architecture, variant, added_at "
+                              "FROM images WHERE id = ?1"));
     s.Bind(1, id);
     if (!TRY(s.Step())) return Fail(ImageNotFound(id));
     r.id = TRY(s.DigestAt(0));
@@ -478,9 +553,9 @@ Result<ImageRecord> MetadataStore::LoadImage(const Digest& id) {
     r.added_at = s.Int(10);
   }
   {
-    auto s = TRY(Stmt::Prepare(db_,
-                               "SELECT diff_id, chain_id, blob_digest, size, media_type "
-                               "FROM layers WHERE image_id = ?1 ORDER BY idx"));
+    auto s = TRY(Stmt::Cached(*stmts_,
+                              "SELECT diff_id, chain_id, blob_digest, size, media_type "
+                              "FROM layers WHERE image_id = ?1 ORDER BY idx"));
     s.Bind(1, id);
     while (TRY(s.Step())) {
       LayerRecord l;
@@ -493,13 +568,13 @@ Result<ImageRecord> MetadataStore::LoadImage(const Digest& id) {
     }
   }
   {
-    auto s = TRY(Stmt::Prepare(db_, "SELECT name FROM names WHERE image_id = ?1 ORDER BY name"));
+    auto s = TRY(Stmt::Cached(*stmts_, "SELECT name FROM names WHERE image_id = ?1 ORDER BY name"));
     s.Bind(1, id);
     while (TRY(s.Step())) r.names.push_back(s.Text(0));
   }
   {
-    auto s =
-        TRY(Stmt::Prepare(db_, "SELECT blob FROM image_blobs WHERE image_id = ?1 ORDER BY blob"));
+    auto s = TRY(
+        Stmt::Cached(*stmts_, "SELECT blob FROM image_blobs WHERE image_id = ?1 ORDER BY blob"));
     s.Bind(1, id);
     while (TRY(s.Step())) r.blobs.push_back(TRY(s.DigestAt(0)));
   }
@@ -507,7 +582,7 @@ Result<ImageRecord> MetadataStore::LoadImage(const Digest& id) {
 }
 
 Result<std::optional<Digest>> MetadataStore::LookupName(const std::string& name) {
-  auto s = TRY(Stmt::Prepare(db_, "SELECT image_id FROM names WHERE name = ?1"));
+  auto s = TRY(Stmt::Cached(*stmts_, "SELECT image_id FROM names WHERE name = ?1"));
   s.Bind(1, name);
   if (!TRY(s.Step())) return std::optional<Digest>();
   return std::optional<Digest>(TRY(s.DigestAt(0)));
@@ -515,7 +590,7 @@ Result<std::optional<Digest>> MetadataStore::LookupName(const std::string& name)
 
 Result<ImageRecord> MetadataStore::GetImage(const Digest& id) {
   std::lock_guard lock(mu_);
-  auto tx = TRY(Tx::Begin(db_, Tx::kRead));
+  auto tx = TRY(Tx::Begin(*stmts_, Tx::kRead));
   auto r = TRY(LoadImage(id));
   TRY(tx.Commit());
   return r;
@@ -523,7 +598,7 @@ Result<ImageRecord> MetadataStore::GetImage(const Digest& id) {
 
 Result<ImageRecord> MetadataStore::ResolveName(const std::string& name) {
   std::lock_guard lock(mu_);
-  auto tx = TRY(Tx::Begin(db_, Tx::kRead));
+  auto tx = TRY(Tx::Begin(*stmts_, Tx::kRead));
   auto id = TRY(LookupName(name));
   if (!id) {
     auto parsed = Digest::Parse(name);
@@ -545,11 +620,11 @@ Result<ImageRecord> MetadataStore::ResolveIdPrefix(std::string_view prefix) {
       }))
     return Fail(Error::InvalidArgument(fmt::format("invalid image ID prefix \"{}\"", prefix)));
   std::lock_guard lock(mu_);
-  auto tx = TRY(Tx::Begin(db_, Tx::kRead));
+  auto tx = TRY(Tx::Begin(*stmts_, Tx::kRead));
   // A range instead of LIKE: no wildcard escaping, and it uses the primary key index. Every hex
   // digit sorts below 'g', so [lo, lo + "g") holds exactly the IDs that start with lo.
   std::string lo = "sha256:" + std::string(hex);
-  auto s = TRY(Stmt::Prepare(db_, "SELECT id FROM images WHERE id >= ?1 AND id < ?2 LIMIT 2"));
+  auto s = TRY(Stmt::Cached(*stmts_, "SELECT id FROM images WHERE id >= ?1 AND id < ?2 LIMIT 2"));
   s.Bind(1, lo).Bind(2, lo + "g");
   std::vector<Digest> ids;
   while (TRY(s.Step())) ids.push_back(TRY(s.DigestAt(0)));
@@ -565,16 +640,16 @@ Status MetadataStore::Tag(const std::string& name, const Digest& id) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("tag {} as {}", id.ToString(), name);
   if (name.empty()) return Fail(Error::InvalidArgument(ctx + ": empty name"));
-  auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
+  auto tx = TRY_CTX(Tx::Begin(*stmts_, Tx::kWrite), ctx);
   {
-    auto s = TRY_CTX(Stmt::Prepare(db_, "SELECT 1 FROM images WHERE id = ?1"), ctx);
+    auto s = TRY_CTX(Stmt::Cached(*stmts_, "SELECT 1 FROM images WHERE id = ?1"), ctx);
     s.Bind(1, id);
     if (!TRY_CTX(s.Step(), ctx)) return Fail(ImageNotFound(id).Context(ctx));
   }
-  auto s = TRY_CTX(Stmt::Prepare(db_,
-                                 "INSERT INTO names (name, image_id, kind) VALUES (?1, ?2, ?3) "
-                                 "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id, "
-                                 "kind = excluded.kind"),
+  auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                "INSERT INTO names (name, image_id, kind) VALUES (?1, ?2, ?3) "
+                                "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id, "
+                                "kind = excluded.kind"),
                    ctx);
   TRY_CTX(s.Bind(1, name).Bind(2, id).Bind(3, NameKind(name)).Run(), ctx);
   return WithContext(tx.Commit(), ctx);
@@ -583,14 +658,14 @@ Status MetadataStore::Tag(const std::string& name, const Digest& id) {
 Result<bool> MetadataStore::Untag(const std::string& name) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("untag {}", name);
-  auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
+  auto tx = TRY_CTX(Tx::Begin(*stmts_, Tx::kWrite), ctx);
   auto id = TRY_CTX(LookupName(name), ctx);
   if (!id) return Fail(Error::NotFound(fmt::format("{}: name not found", ctx)));
   {
-    auto s = TRY_CTX(Stmt::Prepare(db_, "DELETE FROM names WHERE name = ?1"), ctx);
+    auto s = TRY_CTX(Stmt::Cached(*stmts_, "DELETE FROM names WHERE name = ?1"), ctx);
     TRY_CTX(s.Bind(1, name).Run(), ctx);
   }
-  auto s = TRY_CTX(Stmt::Prepare(db_, "SELECT count(*) FROM names WHERE image_id = ?1"), ctx);
+  auto s = TRY_CTX(Stmt::Cached(*stmts_, "SELECT count(*) FROM names WHERE image_id = ?1"), ctx);
   s.Bind(1, *id);
   TRY_CTX(s.Step(), ctx);
   bool has_names = s.Int(0) > 0;
@@ -600,10 +675,10 @@ Result<bool> MetadataStore::Untag(const std::string& name) {
 
 Result<std::vector<ImageRecord>> MetadataStore::ListImages() {
   std::lock_guard lock(mu_);
-  auto tx = TRY(Tx::Begin(db_, Tx::kRead));
+  auto tx = TRY(Tx::Begin(*stmts_, Tx::kRead));
   std::vector<Digest> ids;
   {
-    auto s = TRY(Stmt::Prepare(db_, "SELECT id FROM images ORDER BY added_at DESC, id"));
+    auto s = TRY(Stmt::Cached(*stmts_, "SELECT id FROM images ORDER BY added_at DESC, id"));
     while (TRY(s.Step())) ids.push_back(TRY(s.DigestAt(0)));
   }
   std::vector<ImageRecord> out;
@@ -616,8 +691,8 @@ Result<std::vector<ImageRecord>> MetadataStore::ListImages() {
 Status MetadataStore::DeleteImage(const Digest& id) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("delete image {}", id.ToString());
-  auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
-  auto s = TRY_CTX(Stmt::Prepare(db_, "DELETE FROM images WHERE id = ?1"), ctx);
+  auto tx = TRY_CTX(Tx::Begin(*stmts_, Tx::kWrite), ctx);
+  auto s = TRY_CTX(Stmt::Cached(*stmts_, "DELETE FROM images WHERE id = ?1"), ctx);
   TRY_CTX(s.Bind(1, id).Run(), ctx);
   if (s.Changes() == 0) return Fail(ImageNotFound(id));
   return WithContext(tx.Commit(), ctx);
@@ -625,10 +700,10 @@ Status MetadataStore::DeleteImage(const Digest& id) {
 
 Result<std::vector<Digest>> MetadataStore::DanglingImages() {
   std::lock_guard lock(mu_);
-  auto s = TRY(Stmt::Prepare(db_,
-                             "SELECT id FROM images i WHERE NOT EXISTS "
-                             "(SELECT 1 FROM names n WHERE n.image_id = i.id AND n.kind = 'tag') "
-                             "ORDER BY id"));
+  auto s = TRY(Stmt::Cached(*stmts_,
+                            "SELECT id FROM images i WHERE NOT EXISTS "
+                            "(SELECT 1 FROM names n WHERE n.image_id = i.id AND n.kind = 'tag') "
+                            "ORDER BY id"));
   std::vector<Digest> out;
   while (TRY(s.Step())) out.push_back(TRY(s.DigestAt(0)));
   return out;
@@ -641,11 +716,10 @@ Result<std::vector<Digest>> MetadataStore::UnreferencedBlobs(const std::vector<D
   std::lock_guard lock(mu_);
   std::set<std::string> used;
   {
-    auto s =
-        TRY(Stmt::Prepare(db_,
-                          "SELECT blob FROM image_blobs UNION "
-                          "SELECT b.blob FROM lease_blobs b JOIN leases l ON l.id = b.lease_id "
-                          "WHERE l.expires_at = 0 OR l.expires_at > ?1"));
+    auto s = TRY(Stmt::Cached(*stmts_,
+                              "SELECT blob FROM image_blobs UNION "
+                              "SELECT b.blob FROM lease_blobs b JOIN leases l ON l.id = b.lease_id "
+                              "WHERE l.expires_at = 0 OR l.expires_at > ?1"));
     s.Bind(1, NowSeconds());
     while (TRY(s.Step())) used.insert(s.Text(0));
   }
@@ -662,7 +736,7 @@ Status MetadataStore::CreateLease(const std::string& id, std::chrono::seconds tt
   auto ctx = fmt::format("create lease {}", id);
   int64_t now = NowSeconds();
   auto s = TRY_CTX(
-      Stmt::Prepare(db_, "INSERT INTO leases (id, created_at, expires_at) VALUES (?1, ?2, ?3)"),
+      Stmt::Cached(*stmts_, "INSERT INTO leases (id, created_at, expires_at) VALUES (?1, ?2, ?3)"),
       ctx);
   return WithContext(
       s.Bind(1, id).Bind(2, now).Bind(3, ttl.count() > 0 ? now + ttl.count() : int64_t{0}).Run(),
@@ -672,16 +746,16 @@ Status MetadataStore::CreateLease(const std::string& id, std::chrono::seconds tt
 Status MetadataStore::AddLeaseBlob(const std::string& lease, const Digest& blob) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("add {} to lease {}", blob.ToString(), lease);
-  auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
+  auto tx = TRY_CTX(Tx::Begin(*stmts_, Tx::kWrite), ctx);
   {
-    auto s = TRY_CTX(Stmt::Prepare(db_, "SELECT 1 FROM leases WHERE id = ?1"), ctx);
+    auto s = TRY_CTX(Stmt::Cached(*stmts_, "SELECT 1 FROM leases WHERE id = ?1"), ctx);
     s.Bind(1, lease);
     if (!TRY_CTX(s.Step(), ctx))
       return Fail(Error::NotFound(fmt::format("{}: lease not found", ctx)));
   }
-  auto s = TRY_CTX(Stmt::Prepare(db_,
-                                 "INSERT INTO lease_blobs (lease_id, blob) VALUES (?1, ?2) "
-                                 "ON CONFLICT DO NOTHING"),
+  auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                "INSERT INTO lease_blobs (lease_id, blob) VALUES (?1, ?2) "
+                                "ON CONFLICT DO NOTHING"),
                    ctx);
   TRY_CTX(s.Bind(1, lease).Bind(2, blob).Run(), ctx);
   return WithContext(tx.Commit(), ctx);
@@ -690,7 +764,7 @@ Status MetadataStore::AddLeaseBlob(const std::string& lease, const Digest& blob)
 Status MetadataStore::DeleteLease(const std::string& id) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("delete lease {}", id);
-  auto s = TRY_CTX(Stmt::Prepare(db_, "DELETE FROM leases WHERE id = ?1"), ctx);
+  auto s = TRY_CTX(Stmt::Cached(*stmts_, "DELETE FROM leases WHERE id = ?1"), ctx);
   TRY_CTX(s.Bind(1, id).Run(), ctx);
   if (s.Changes() == 0) return Fail(Error::NotFound(fmt::format("{}: lease not found", ctx)));
   return {};
@@ -698,7 +772,8 @@ Status MetadataStore::DeleteLease(const std::string& id) {
 
 Result<int> MetadataStore::DeleteExpiredLeases() {
   std::lock_guard lock(mu_);
-  auto s = TRY(Stmt::Prepare(db_, "DELETE FROM leases WHERE expires_at != 0 AND expires_at <= ?1"));
+  auto s =
+      TRY(Stmt::Cached(*stmts_, "DELETE FROM leases WHERE expires_at != 0 AND expires_at <= ?1"));
   TRY_CTX(s.Bind(1, NowSeconds()).Run(), "delete expired leases");
   return s.Changes();
 }
@@ -712,17 +787,17 @@ Status MetadataStore::PutSnapshot(const SnapshotRecord& snap, bool durable) {
   if (snap.chain_id.empty() || snap.key.empty())
     return Fail(Error::InvalidArgument(ctx + ": chain ID and key are required"));
   if (snap.refcount < 0) return Fail(Error::InvalidArgument(ctx + ": negative refcount"));
-  RelaxedSync relaxed(db_, !durable);
-  auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
+  RelaxedSync relaxed(*stmts_, !durable);
+  auto tx = TRY_CTX(Tx::Begin(*stmts_, Tx::kWrite), ctx);
   if (snap.parent) {
-    auto s = TRY_CTX(Stmt::Prepare(db_, "SELECT 1 FROM snapshots WHERE chain_id = ?1"), ctx);
+    auto s = TRY_CTX(Stmt::Cached(*stmts_, "SELECT 1 FROM snapshots WHERE chain_id = ?1"), ctx);
     s.Bind(1, *snap.parent);
     if (!TRY_CTX(s.Step(), ctx))
       return Fail(SnapshotNotFound(*snap.parent).Context(ctx + ": parent"));
   }
-  auto s = TRY_CTX(Stmt::Prepare(db_,
-                                 "INSERT INTO snapshots (chain_id, key, parent, size, refcount) "
-                                 "VALUES (?1, ?2, ?3, ?4, ?5)"),
+  auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                "INSERT INTO snapshots (chain_id, key, parent, size, refcount) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5)"),
                    ctx);
   s.Bind(1, snap.chain_id).Bind(2, snap.key).Bind(4, snap.size).Bind(5, snap.refcount);
   if (snap.parent)
@@ -735,8 +810,7 @@ Status MetadataStore::PutSnapshot(const SnapshotRecord& snap, bool durable) {
 
 Result<SnapshotRecord> MetadataStore::GetSnapshot(const Digest& chain_id) {
   std::lock_guard lock(mu_);
-  auto s = TRY(Stmt::Prepare(
-      db_, fmt::format("SELECT {} FROM snapshots WHERE chain_id = ?1", kSnapshotColumns).c_str()));
+  auto s = TRY(Stmt::Cached(*stmts_, kSelectSnapshot));
   s.Bind(1, chain_id);
   if (!TRY(s.Step())) return Fail(SnapshotNotFound(chain_id));
   return ReadSnapshotRow(s);
@@ -744,8 +818,7 @@ Result<SnapshotRecord> MetadataStore::GetSnapshot(const Digest& chain_id) {
 
 Result<std::vector<SnapshotRecord>> MetadataStore::ListSnapshots() {
   std::lock_guard lock(mu_);
-  auto s = TRY(Stmt::Prepare(
-      db_, fmt::format("SELECT {} FROM snapshots ORDER BY chain_id", kSnapshotColumns).c_str()));
+  auto s = TRY(Stmt::Cached(*stmts_, kSelectSnapshots));
   std::vector<SnapshotRecord> out;
   while (TRY(s.Step())) out.push_back(TRY(ReadSnapshotRow(s)));
   return out;
@@ -754,9 +827,9 @@ Result<std::vector<SnapshotRecord>> MetadataStore::ListSnapshots() {
 Result<int64_t> MetadataStore::IncSnapshotRef(const Digest& chain_id) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("reference snapshot {}", chain_id.ToString());
-  auto s = TRY_CTX(Stmt::Prepare(db_,
-                                 "UPDATE snapshots SET refcount = refcount + 1 "
-                                 "WHERE chain_id = ?1 RETURNING refcount"),
+  auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                "UPDATE snapshots SET refcount = refcount + 1 "
+                                "WHERE chain_id = ?1 RETURNING refcount"),
                    ctx);
   s.Bind(1, chain_id);
   if (!TRY_CTX(s.Step(), ctx)) return Fail(SnapshotNotFound(chain_id));
@@ -768,14 +841,14 @@ Result<int64_t> MetadataStore::IncSnapshotRef(const Digest& chain_id) {
 Result<int64_t> MetadataStore::DecSnapshotRef(const Digest& chain_id) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("release snapshot {}", chain_id.ToString());
-  auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
-  auto s = TRY_CTX(Stmt::Prepare(db_,
-                                 "UPDATE snapshots SET refcount = refcount - 1 "
-                                 "WHERE chain_id = ?1 AND refcount > 0 RETURNING refcount"),
+  auto tx = TRY_CTX(Tx::Begin(*stmts_, Tx::kWrite), ctx);
+  auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                "UPDATE snapshots SET refcount = refcount - 1 "
+                                "WHERE chain_id = ?1 AND refcount > 0 RETURNING refcount"),
                    ctx);
   s.Bind(1, chain_id);
   if (!TRY_CTX(s.Step(), ctx)) {
-    auto e = Stmt::Prepare(db_, "SELECT 1 FROM snapshots WHERE chain_id = ?1");
+    auto e = Stmt::Cached(*stmts_, "SELECT 1 FROM snapshots WHERE chain_id = ?1");
     if (!e) return Fail(std::move(e).error().Context(ctx));
     e->Bind(1, chain_id);
     if (!TRY_CTX(e->Step(), ctx)) return Fail(SnapshotNotFound(chain_id));
@@ -790,23 +863,22 @@ Result<int64_t> MetadataStore::DecSnapshotRef(const Digest& chain_id) {
 Status MetadataStore::DeleteSnapshot(const Digest& chain_id, bool release_one, bool durable) {
   std::lock_guard lock(mu_);
   auto ctx = fmt::format("delete snapshot {}", chain_id.ToString());
-  RelaxedSync relaxed(db_, !durable);
-  auto tx = TRY_CTX(Tx::Begin(db_, Tx::kWrite), ctx);
+  RelaxedSync relaxed(*stmts_, !durable);
+  auto tx = TRY_CTX(Tx::Begin(*stmts_, Tx::kWrite), ctx);
   if (release_one) {
-    auto s = TRY_CTX(Stmt::Prepare(db_,
-                                   "UPDATE snapshots SET refcount = refcount - 1 "
-                                   "WHERE chain_id = ?1 AND refcount > 0"),
+    auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                  "UPDATE snapshots SET refcount = refcount - 1 "
+                                  "WHERE chain_id = ?1 AND refcount > 0"),
                      ctx);
     TRY_CTX(s.Bind(1, chain_id).Run(), ctx);
   }
   {
-    auto s =
-        TRY_CTX(Stmt::Prepare(db_,
-                              "SELECT refcount, "
-                              "(SELECT count(*) FROM snapshots c WHERE c.parent = s.chain_id), "
-                              "(SELECT count(*) FROM layers l WHERE l.chain_id = s.chain_id) "
-                              "FROM snapshots s WHERE chain_id = ?1"),
-                ctx);
+    auto s = TRY_CTX(Stmt::Cached(*stmts_,
+                                  "SELECT refcount, "
+                                  "(SELECT count(*) FROM snapshots c WHERE c.parent = s.chain_id), "
+                                  "(SELECT count(*) FROM layers l WHERE l.chain_id = s.chain_id) "
+                                  "FROM snapshots s WHERE chain_id = ?1"),
+                     ctx);
     s.Bind(1, chain_id);
     if (!TRY_CTX(s.Step(), ctx)) return Fail(SnapshotNotFound(chain_id));
     if (s.Int(0) > 0 || s.Int(1) > 0 || s.Int(2) > 0)
@@ -814,18 +886,17 @@ Status MetadataStore::DeleteSnapshot(const Digest& chain_id, bool release_one, b
           Error::Conflict(fmt::format("{}: in use ({} references, {} children, {} image layers)",
                                       ctx, s.Int(0), s.Int(1), s.Int(2))));
   }
-  auto s = TRY_CTX(Stmt::Prepare(db_, "DELETE FROM snapshots WHERE chain_id = ?1"), ctx);
+  auto s = TRY_CTX(Stmt::Cached(*stmts_, "DELETE FROM snapshots WHERE chain_id = ?1"), ctx);
   TRY_CTX(s.Bind(1, chain_id).Run(), ctx);
   return WithContext(tx.Commit(), ctx);
 }
 
 Result<std::vector<SnapshotRecord>> MetadataStore::UnreferencedSnapshots() {
   std::lock_guard lock(mu_);
-  auto tx = TRY(Tx::Begin(db_, Tx::kRead));
+  auto tx = TRY(Tx::Begin(*stmts_, Tx::kRead));
   std::map<std::string, SnapshotRecord> snaps;
   {
-    auto s =
-        TRY(Stmt::Prepare(db_, fmt::format("SELECT {} FROM snapshots", kSnapshotColumns).c_str()));
+    auto s = TRY(Stmt::Cached(*stmts_, kSelectAllSnapshots));
     while (TRY(s.Step())) {
       auto r = TRY(ReadSnapshotRow(s));
       snaps.emplace(r.chain_id.ToString(), std::move(r));
@@ -833,7 +904,7 @@ Result<std::vector<SnapshotRecord>> MetadataStore::UnreferencedSnapshots() {
   }
   std::set<std::string> in_layers;
   {
-    auto s = TRY(Stmt::Prepare(db_, "SELECT DISTINCT chain_id FROM layers"));
+    auto s = TRY(Stmt::Cached(*stmts_, "SELECT DISTINCT chain_id FROM layers"));
     while (TRY(s.Step())) in_layers.insert(s.Text(0));
   }
   TRY(tx.Commit());

@@ -24,6 +24,8 @@ struct sqlite3;
 
 namespace berth::image {
 
+class StmtCache;
+
 struct LayerRecord {
   oci::Digest diff_id;   // digest of the uncompressed tar (config rootfs.diff_ids[i])
   oci::Digest chain_id;  // oci::ChainIds(diff_ids)[i]; names the layer's snapshot
@@ -145,7 +147,7 @@ class MetadataStore {
   base::Result<std::vector<SnapshotRecord>> UnreferencedSnapshots();
 
  private:
-  MetadataStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  MetadataStore(sqlite3* db, std::string path);
   base::Status Migrate();
   base::Result<ImageRecord> LoadImage(const oci::Digest& id);
   base::Result<std::optional<oci::Digest>> LookupName(const std::string& name);
@@ -153,6 +155,9 @@ class MetadataStore {
   std::mutex mu_;
   sqlite3* db_;
   std::string path_;
+  // Prepared statements by SQL text, kept for the connection's life: a container's create and
+  // removal run some forty statements, and preparing each anew cost more than running it.
+  std::unique_ptr<StmtCache> stmts_;
 };
 
 }  // namespace berth::image
