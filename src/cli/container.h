@@ -44,6 +44,10 @@ struct CommandSet {
   // before CLI11 sees them, so that a `-c` or a word like `ps` is never taken for ours.
   std::set<const CLI::App*> split_after_first_positional;
   std::vector<std::string> trailing;
+  // The one command to register, by its name ("" = all): Main sets it to the command word when
+  // that names a top-level container command, since CLI11 builds every option eagerly.
+  std::string only;
+  bool Wants(std::string_view name) const { return only.empty() || only == name; }
 };
 
 // Registration, one function per group; `parent` is the root app or `container`. `ps` is

@@ -86,6 +86,7 @@ int Exec(client::Client& client, const ExecOptions& o) {
 }  // namespace
 
 void AddExecCommand(CLI::App& parent, CommandSet& set) {
+  if (!set.Wants("exec")) return;
   auto o = std::make_shared<ExecOptions>();
   auto* cmd = parent.add_subcommand("exec", "Execute a command in a running container");
   cmd->add_flag("-i,--interactive", o->interactive, "Keep STDIN open even if not attached");

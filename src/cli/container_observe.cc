@@ -269,9 +269,7 @@ int Stats(client::Client& client, const StatsOptions& o) {
   }
 }
 
-}  // namespace
-
-void AddObserveCommands(CLI::App& parent, CommandSet& set) {
+void AddLogs(CLI::App& parent, CommandSet& set) {
   auto lo = std::make_shared<LogsOptions>();
   auto* logs = parent.add_subcommand("logs", "Fetch the logs of a container");
   logs->add_flag("-f,--follow", lo->follow, "Follow log output");
@@ -282,7 +280,9 @@ void AddObserveCommands(CLI::App& parent, CommandSet& set) {
   logs->add_option("--until", lo->until, "Show logs before a timestamp or relative (e.g. 42m)");
   logs->add_option("CONTAINER", lo->container)->required();
   logs->callback([lo, &set] { set.action = [lo](client::Client& c) { return Logs(c, *lo); }; });
+}
 
+void AddTop(CLI::App& parent, CommandSet& set) {
   auto container = std::make_shared<std::string>();
   auto* top = parent.add_subcommand("top", "Display the running processes of a container");
   top->add_option("CONTAINER", *container)->required();
@@ -291,7 +291,9 @@ void AddObserveCommands(CLI::App& parent, CommandSet& set) {
     std::vector<std::string> args = set.trailing;
     set.action = [container, args](client::Client& c) { return Top(c, *container, args); };
   });
+}
 
+void AddStats(CLI::App& parent, CommandSet& set) {
   auto so = std::make_shared<StatsOptions>();
   auto* stats = parent.add_subcommand("stats",
                                       "Display a live stream of container(s) resource "
@@ -303,6 +305,14 @@ void AddObserveCommands(CLI::App& parent, CommandSet& set) {
   stats->add_option("--format", so->format, "Format output using a custom template");
   stats->add_option("CONTAINER", so->containers);
   stats->callback([so, &set] { set.action = [so](client::Client& c) { return Stats(c, *so); }; });
+}
+
+}  // namespace
+
+void AddObserveCommands(CLI::App& parent, CommandSet& set) {
+  if (set.Wants("logs")) AddLogs(parent, set);
+  if (set.Wants("top")) AddTop(parent, set);
+  if (set.Wants("stats")) AddStats(parent, set);
 }
 
 }  // namespace berth::cli

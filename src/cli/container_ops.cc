@@ -119,10 +119,12 @@ int Inspect(client::Client& client, const InspectOptions& o) {
   return rc;
 }
 
-// Registers a command whose callback receives the positional container names.
+// Registers a command whose callback receives the positional container names; null when `set`
+// does not want it.
 CLI::App* AddSimple(CLI::App& parent, CommandSet& set, const std::string& name,
                     const std::string& help,
                     std::function<int(client::Client&, const std::vector<std::string>&)> run) {
+  if (!set.Wants(name)) return nullptr;
   auto names = std::make_shared<std::vector<std::string>>();
   auto* cmd = parent.add_subcommand(name, help);
   cmd->add_option("CONTAINER", *names)->required();
@@ -131,6 +133,9 @@ CLI::App* AddSimple(CLI::App& parent, CommandSet& set, const std::string& name,
   });
   return cmd;
 }
+
+void AddRename(CLI::App& parent, CommandSet& set);
+void AddInspect(CLI::App& parent, CommandSet& set, bool management);
 
 }  // namespace
 
@@ -141,9 +146,10 @@ void AddOpsCommands(CLI::App& parent, CommandSet& set, bool management) {
                            std::string q = *stop_time ? fmt::format("?t={}", **stop_time) : "";
                            return ForEach(c, n, "POST", "/stop", q, true);
                          });
-  stop->add_option_function<int>(
-      "-t,--time,--timeout", [stop_time](int t) { *stop_time = t; },
-      "Seconds to wait before killing the container");
+  if (stop)
+    stop->add_option_function<int>(
+        "-t,--time,--timeout", [stop_time](int t) { *stop_time = t; },
+        "Seconds to wait before killing the container");
 
   auto restart_time = std::make_shared<std::optional<int>>();
   auto* restart = AddSimple(parent, set, "restart", "Restart one or more containers",
@@ -152,9 +158,10 @@ void AddOpsCommands(CLI::App& parent, CommandSet& set, bool management) {
                                   *restart_time ? fmt::format("?t={}", **restart_time) : "";
                               return ForEach(c, n, "POST", "/restart", q, true);
                             });
-  restart->add_option_function<int>(
-      "-t,--time,--timeout", [restart_time](int t) { *restart_time = t; },
-      "Seconds to wait before killing the container");
+  if (restart)
+    restart->add_option_function<int>(
+        "-t,--time,--timeout", [restart_time](int t) { *restart_time = t; },
+        "Seconds to wait before killing the container");
 
   auto signal = std::make_shared<std::string>();
   auto* kill = AddSimple(parent, set, "kill", "Kill one or more running containers",
@@ -163,7 +170,7 @@ void AddOpsCommands(CLI::App& parent, CommandSet& set, bool management) {
                                signal->empty() ? "" : "?signal=" + client::QueryEscape(*signal);
                            return ForEach(c, n, "POST", "/kill", q, true);
                          });
-  kill->add_option("-s,--signal", *signal, "Signal to send to the container");
+  if (kill) kill->add_option("-s,--signal", *signal, "Signal to send to the container");
 
   auto rm_force = std::make_shared<bool>(false), rm_volumes = std::make_shared<bool>(false);
   auto* rm =
@@ -173,10 +180,13 @@ void AddOpsCommands(CLI::App& parent, CommandSet& set, bool management) {
                                   (*rm_volumes ? "&v=1" : "");
                   return ForEach(c, n, "DELETE", "", q, true);
                 });
-  rm->add_flag("-f,--force", *rm_force, "Force the removal of a running container (uses SIGKILL)");
-  rm->add_flag("-v,--volumes", *rm_volumes,
-               "Remove anonymous volumes associated with the container");
-  if (management) rm->alias("remove");
+  if (rm) {
+    rm->add_flag("-f,--force", *rm_force,
+                 "Force the removal of a running container (uses SIGKILL)");
+    rm->add_flag("-v,--volumes", *rm_volumes,
+                 "Remove anonymous volumes associated with the container");
+    if (management) rm->alias("remove");
+  }
 
   AddSimple(parent, set, "pause", "Pause all processes within one or more containers",
             [](client::Client& c, const std::vector<std::string>& n) {
@@ -189,6 +199,13 @@ void AddOpsCommands(CLI::App& parent, CommandSet& set, bool management) {
   AddSimple(parent, set, "wait",
             "Block until one or more containers stop, then print their exit codes", Wait);
 
+  if (set.Wants("rename")) AddRename(parent, set);
+  if (set.Wants("inspect")) AddInspect(parent, set, management);
+}
+
+namespace {
+
+void AddRename(CLI::App& parent, CommandSet& set) {
   auto names = std::make_shared<std::pair<std::string, std::string>>();
   auto* rename = parent.add_subcommand("rename", "Rename a container");
   rename->add_option("CONTAINER", names->first)->required();
@@ -203,7 +220,9 @@ void AddOpsCommands(CLI::App& parent, CommandSet& set, bool management) {
                      "?name=" + client::QueryEscape(names->second), false);
     };
   });
+}
 
+void AddInspect(CLI::App& parent, CommandSet& set, bool management) {
   auto io = std::make_shared<InspectOptions>();
   if (management) io->type = "container";
   auto* inspect = parent.add_subcommand(
@@ -216,5 +235,7 @@ void AddOpsCommands(CLI::App& parent, CommandSet& set, bool management) {
   inspect->callback(
       [io, &set] { set.action = [io](client::Client& c) { return Inspect(c, *io); }; });
 }
+
+}  // namespace
 
 }  // namespace berth::cli

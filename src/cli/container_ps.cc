@@ -209,6 +209,7 @@ int Ps(client::Client& client, const PsOptions& o) {
 }  // namespace
 
 void AddPsCommand(CLI::App& parent, CommandSet& set, bool management) {
+  if (!set.Wants(management ? "ls" : "ps")) return;
   auto o = std::make_shared<PsOptions>();
   auto* cmd = parent.add_subcommand(management ? "ls" : "ps", "List containers");
   if (management) {

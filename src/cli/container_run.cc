@@ -331,6 +331,7 @@ void AddCreateFlags(CLI::App* cmd, ContainerOptions& o, bool run) {
 
 void AddRunCommands(CLI::App& parent, CommandSet& set) {
   for (bool run : {true, false}) {
+    if (!set.Wants(run ? "run" : "create")) continue;
     auto opts = std::make_shared<ContainerOptions>();
     auto* cmd = parent.add_subcommand(
         run ? "run" : "create",
@@ -347,15 +348,18 @@ void AddRunCommands(CLI::App& parent, CommandSet& set) {
     });
   }
 
-  auto start = std::make_shared<StartOptions>();
-  auto* s = parent.add_subcommand("start", "Start one or more stopped containers");
-  s->add_flag("-a,--attach", start->attach, "Attach STDOUT/STDERR and forward signals");
-  s->add_flag("-i,--interactive", start->interactive, "Attach container's STDIN");
-  s->add_option("--detach-keys", start->detach_keys, "Override the key sequence for detaching");
-  s->add_option("CONTAINER", start->containers)->required();
-  s->callback(
-      [start, &set] { set.action = [start](client::Client& c) { return Start(c, *start); }; });
+  if (set.Wants("start")) {
+    auto start = std::make_shared<StartOptions>();
+    auto* s = parent.add_subcommand("start", "Start one or more stopped containers");
+    s->add_flag("-a,--attach", start->attach, "Attach STDOUT/STDERR and forward signals");
+    s->add_flag("-i,--interactive", start->interactive, "Attach container's STDIN");
+    s->add_option("--detach-keys", start->detach_keys, "Override the key sequence for detaching");
+    s->add_option("CONTAINER", start->containers)->required();
+    s->callback(
+        [start, &set] { set.action = [start](client::Client& c) { return Start(c, *start); }; });
+  }
 
+  if (!set.Wants("attach")) return;
   auto attach = std::make_shared<AttachOptions>();
   auto* a = parent.add_subcommand("attach",
                                   "Attach local standard input, output, and error "
