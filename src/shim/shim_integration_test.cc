@@ -15,6 +15,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -224,9 +225,16 @@ class ShimTest : public ::testing::Test {
       if (!base::ParseInt(e->d_name)) continue;
       char link[64] = {};
       std::string fd3 = std::string("/proc/") + e->d_name + "/fd/3";
-      if (::readlink(fd3.c_str(), link, sizeof link - 1) > 0 && want == link &&
-          std::stoi(e->d_name) != ::getpid())
-        standby_pid_ = std::stoi(e->d_name);
+      if (::readlink(fd3.c_str(), link, sizeof link - 1) <= 0 || want != link) continue;
+      // The first daemonizing fork (a session leader) may still hold the socket for a moment.
+      auto stat = sys::ReadFile(std::string("/proc/") + e->d_name + "/stat");
+      if (!stat || stat->rfind(')') == std::string::npos) continue;
+      std::istringstream rest(stat->substr(stat->rfind(')') + 2));
+      std::string state;
+      long ppid = 0, pgrp = 0, session = 0;
+      rest >> state >> ppid >> pgrp >> session;
+      int pid = std::stoi(e->d_name);
+      if (pid != ::getpid() && session != pid) standby_pid_ = pid;
     }
     if (d) ::closedir(d);
     EXPECT_GT(standby_pid_, 0) << "no standby holds the socket";

@@ -373,9 +373,11 @@ TEST_F(DaemonContainersTest, SurvivesDaemonSigkill) {
   ExpectGone(id, shim);
 }
 
-// The pids of `berth-shim --standby` processes whose environment holds `mark` (inherited from
-// the berthd that spawned them).
-std::vector<int> StandbyPids(const std::string& mark) {
+// The pids of daemonized `berth-shim --standby` processes whose environment holds `mark`
+// (inherited from the berthd that spawned them). The two processes of the daemonizing forks
+// also carry the mark for a moment: the daemon is the one that is neither a session leader nor
+// a child of `berthd`; with `spawning`, the pids of those two instead.
+std::vector<int> StandbyPids(const std::string& mark, pid_t berthd, bool spawning = false) {
   std::vector<int> pids;
   for (const auto& e : fs::directory_iterator("/proc")) {
     std::string name = e.path().filename();
@@ -383,10 +385,18 @@ std::vector<int> StandbyPids(const std::string& mark) {
     std::string cmdline = ReadAll(e.path() / "cmdline");
     std::string environ_text = ReadAll(e.path() / "environ");
     std::string stat = ReadAll(e.path() / "stat");
-    bool zombie = stat.size() > stat.rfind(')') + 2 && stat[stat.rfind(')') + 2] == 'Z';
-    if (!zombie && cmdline.find(std::string("--standby\0")) != std::string::npos &&
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    // After "pid (comm) ": state ppid pgrp session ...
+    std::istringstream rest(stat.substr(paren + 2));
+    std::string state;
+    long ppid = 0, pgrp = 0, session = 0;
+    rest >> state >> ppid >> pgrp >> session;
+    int pid = std::stoi(name);
+    if (state == "Z" || (session == pid || ppid == berthd) != spawning) continue;
+    if (cmdline.find(std::string("--standby\0")) != std::string::npos &&
         environ_text.find(mark + '\0') != std::string::npos)
-      pids.push_back(std::stoi(name));
+      pids.push_back(pid);
   }
   return pids;
 }
@@ -403,14 +413,18 @@ TEST_F(DaemonContainersTest, StandbyShimServesAStartAndNeverOutlivesBerthd) {
   auto wait_for = [&](auto pred) {
     std::vector<int> pids;
     for (int i = 0; i < 200; ++i) {
-      pids = StandbyPids(mark);
+      pids = StandbyPids(mark, pid_);
       if (pred(pids)) break;
       std::this_thread::sleep_for(50ms);
     }
     return pids;
   };
-  auto first = wait_for([](const std::vector<int>& p) { return p.size() == 1; });
+  // Ready once the spawning processes are gone (berthd takes the standby when the first exits).
+  auto first = wait_for([&](const std::vector<int>& p) {
+    return p.size() == 1 && StandbyPids(mark, pid_, true).empty();
+  });
   ASSERT_EQ(first.size(), 1u) << Log();
+  std::this_thread::sleep_for(200ms);
   auto [rc, out] = Docker("run -d --network none busybox sleep 1000");
   ASSERT_EQ(rc, 0) << out << Log();
   std::string id = out.substr(0, out.find('\n'));
