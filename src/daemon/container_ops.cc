@@ -310,6 +310,7 @@ base::Result<int64_t> ParseLogSize(std::string_view text) {
 base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) {
   Paths p = PathsOf(ctx, rec.id);
   EndExecs(ctx, rec.id);
+  (void)ctx->premounts.Take(rec.id);  // a mount begun at create ends before the unmount
   UnmountRootfs(p.rootfs);
   if (auto st = ctx->images->snapshots->RemoveContainer(rec.id, !rec.auto_remove);
       !st && st.error().code() != base::ErrorCode::kNotFound)

@@ -226,6 +226,9 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   if (auto st = write_file(p.bundle + "/config.json", oci::SerializeSpec(*oci_spec), 0600); !st)
     return fail(st.error());
   if (auto st = ctx->containers->Add(rec); !st) return fail(st.error());
+  ctx->premounts.Begin(rec.id, [ctx, id = rec.id, rootfs = p.rootfs, throwaway = rec.auto_remove] {
+    return MountRootfs(ctx, id, rootfs, throwaway);
+  });
   base::LogInfo("created container {} ({})", rec.id, rec.name);
   PublishContainerEvent(ctx, rec, "create");
   return Response::Json(201, json{{"Id", rec.id}, {"Warnings", warnings}}.dump());
@@ -563,8 +566,11 @@ Response StartContainer(ContainerContext* ctx, const std::string& name, bool by_
   // The previous run's exit.json and sockets must not make the new run look finished.
   (void)sys::RemoveAll(p.state);
   if (auto st = sys::MkdirAll(p.state, 0700); !st) return Response::FromError(st.error());
-  if (auto st = MountRootfs(ctx, rec->id, p.rootfs, rec->auto_remove); !st)
-    return Response::FromError(st.error());
+  // Usually mounted already: create began it (PendingMounts).
+  if (auto premounted = ctx->premounts.Take(rec->id); !premounted || !*premounted) {
+    if (auto st = MountRootfs(ctx, rec->id, p.rootfs, rec->auto_remove); !st)
+      return Response::FromError(st.error());
+  }
   base::Status st = MakeWorkingDir(p.rootfs, rec->working_dir);
   if (st) st = SpawnShim(ctx, *rec, p);
   if (!st) {

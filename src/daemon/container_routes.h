@@ -10,6 +10,7 @@
 #include "daemon/events.h"
 #include "daemon/image_stores.h"
 #include "daemon/pending_attaches.h"
+#include "daemon/pending_mounts.h"
 #include "daemon/router.h"
 #include "daemon/spec/generate.h"
 #include "sys/unique_fd.h"
@@ -45,6 +46,7 @@ struct ContainerContext {
   spec::HostFacts host;
   EventBus* events = nullptr;           // container events are published here
   PendingAttaches attaches;             // attach connections waiting for their container to start
+  PendingMounts premounts;              // rootfs mounts begun at create for the start
   ContainerMonitor* monitor = nullptr;  // notices shim exits; may be null in tests
   Trash* trash = nullptr;  // a removed container's directories go here; null: removed in place
 };
