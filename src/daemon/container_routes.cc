@@ -225,10 +225,15 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   }
   if (auto st = write_file(p.bundle + "/config.json", oci::SerializeSpec(*oci_spec), 0600); !st)
     return fail(st.error());
-  if (auto st = ctx->containers->Add(rec); !st) return fail(st.error());
+  // Begun before the record is visible: a start (by name) racing this create finds it pending.
   ctx->premounts.Begin(rec.id, [ctx, id = rec.id, rootfs = p.rootfs, throwaway = rec.auto_remove] {
     return MountRootfs(ctx, id, rootfs, throwaway);
   });
+  if (auto st = ctx->containers->Add(rec); !st) {
+    (void)ctx->premounts.Take(rec.id);
+    UnmountRootfs(p.rootfs);
+    return fail(st.error());
+  }
   base::LogInfo("created container {} ({})", rec.id, rec.name);
   PublishContainerEvent(ctx, rec, "create");
   return Response::Json(201, json{{"Id", rec.id}, {"Warnings", warnings}}.dump());
