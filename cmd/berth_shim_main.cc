@@ -1,4 +1,6 @@
 // berth-shim: the per-container monitor berthd spawns (see src/shim/shim.h for its protocol).
+#include <sys/prctl.h>
+
 #include <string>
 #include <vector>
 
@@ -9,6 +11,9 @@
 #include "sys/file.h"
 
 int main(int argc, char** argv) {
+  // berthd execs shims through /proc/self/fd/N of a read-only view, which would make "N" the
+  // command name that ps, top and /proc/PID/comm show.
+  ::prctl(PR_SET_NAME, "berth-shim", 0, 0, 0);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 1 && args[0] == "--standby") return berth::shim::RunStandby();
   auto options = berth::shim::ParseOptions(args);
