@@ -54,9 +54,18 @@ daemon_row() {
 
 # supervisors NAME COMM PATTERN: mean VmRSS / RssAnon / Pss of the processes named COMM whose
 # command line contains PATTERN, and the sum of their Pss.
+# supervisors NAME COMM PATTERN: the per-container processes named COMM whose command line
+# contains PATTERN; a PATTERN "pidfiles:GLOB" takes their pids from the files GLOB matches
+# instead (berth-shim: a shim that began as berthd's standby has no path on its command line).
 supervisors() {
-  local name=$1 comm=$2 pat=$3 p c=0 r a s tr=0 ta=0 tp=0
-  for p in $(eng_pids_naming "$pat"); do
+  local name=$1 comm=$2 pat=$3 p c=0 r a s tr=0 ta=0 tp=0 pids
+  if [[ $pat == pidfiles:* ]]; then
+    # shellcheck disable=SC2086  # the glob must expand
+    pids=$(awk 1 ${pat#pidfiles:} 2>/dev/null) # one per line: the files have no newline
+  else
+    pids=$(eng_pids_naming "$pat")
+  fi
+  for p in $pids; do
     [[ $(cat "/proc/$p/comm" 2>/dev/null) == "$comm" ]] || continue
     read -r r a s < <(mem "$p") || continue
     c=$((c + 1)) tr=$((tr + r)) ta=$((ta + a)) tp=$((tp + s))
@@ -91,7 +100,7 @@ bench_berth() {
   start_n "${bdock[@]}"
   sleep "$settle"
   daemon_row berthd "with $n containers" "$berthd_pid" >>"$out"
-  supervisors berth-shim berth-shim "$work/b-exec/" >>"$out"
+  supervisors berth-shim berth-shim "pidfiles:$work/b-exec/shim/*/shim.pid" >>"$out"
   eng_rm_all "${bdock[@]}"
   sleep "$settle"
   daemon_row berthd "after removing them" "$berthd_pid" >>"$out"
