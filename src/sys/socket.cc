@@ -28,23 +28,8 @@ base::Result<UniqueFd> ConnectUnix(const std::string& path) {
 }
 
 base::Status SendFd(int sock, int fd, const std::string& payload) {
-  std::string data = payload.empty() ? std::string(1, '\0') : payload;
-  struct iovec iov = {data.data(), data.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return Fail(Error::FromErrno(errno, "sendmsg (SCM_RIGHTS)"));
-  }
-  return {};
+  // A message carries at least one byte: an empty payload is sent as one NUL.
+  return SendFds(sock, payload.empty() ? std::string(1, '\0') : payload, {fd});
 }
 
 base::Result<std::pair<UniqueFd, std::string>> RecvFd(int sock) {
