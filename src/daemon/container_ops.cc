@@ -19,6 +19,7 @@
 #include "daemon/trash.h"
 #include "image/snapshot/snapshotter.h"
 #include "runtime/container.h"
+#include "runtime/state_store.h"
 #include "sys/file.h"
 #include "sys/mount.h"
 #include "sys/path.h"
@@ -233,13 +234,7 @@ base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string
 }
 
 int ReadInitPid(const Paths& p, const std::string& id) {
-  auto text = sys::ReadFile(p.runtime_root + "/" + id + "/state.json");
-  if (!text) return 0;
-  try {
-    return json::parse(*text).value("pid", 0);
-  } catch (const json::exception&) {
-    return 0;
-  }
+  return runtime::StateStore(p.runtime_root).LoadPid(id).value_or(0);
 }
 
 json ParseRequestJson(const ContainerRecord& rec) {

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "runtime/cgroup/layout.h"
 #include "runtime/cgroup/manager.h"
@@ -49,7 +50,7 @@ base::Status StateStore::CreateDir(const std::string& id) {
   return {};
 }
 
-base::Status StateStore::Save(const ContainerRecord& r) {
+base::Status StateStore::Save(const ContainerRecord& r, std::string_view config_text) {
   json j = {{"id", r.id},
             {"bundle", r.bundle},
             {"rootfs", r.rootfs},
@@ -60,9 +61,16 @@ base::Status StateStore::Save(const ContainerRecord& r) {
             {"annotations", r.annotations},
             {"cgroup_paths", r.cgroup_paths},
             {"cgroup_mode", r.cgroup_mode}};
+  // The config goes last (the record's keys come out sorted): a reader that wants only the
+  // record, such as berthd's pid lookup, can stop before the config's tens of kilobytes.
+  std::string text = j.dump();
+  text.pop_back();
+  text += ",\"config\":";
+  text += json(std::string(config_text)).dump();
+  text += '}';
   // Runtime state lives in a tmpfs by default and dies with the boot: rename for atomicity, no
   // fsync (an fsync on a disk-backed --root costs milliseconds per container).
-  return sys::WriteFileReplace(Dir(r.id) + "/state.json", j.dump(), 0600);
+  return sys::WriteFileReplace(Dir(r.id) + "/state.json", text, 0600);
 }
 
 base::Result<ContainerRecord> StateStore::Load(const std::string& id) const {
@@ -91,9 +99,79 @@ base::Result<ContainerRecord> StateStore::Load(const std::string& id) const {
   return r;
 }
 
+namespace {
+
+// Finds the top-level "pid" and stops the parse there (returning false ends a SAX parse).
+class PidFinder : public nlohmann::json_sax<json> {
+ public:
+  std::optional<int64_t> pid;
+
+  bool null() override { return Value(); }
+  bool boolean(bool) override { return Value(); }
+  bool number_integer(number_integer_t v) override { return Number(v); }
+  bool number_unsigned(number_unsigned_t v) override {
+    return Number(static_cast<number_integer_t>(v));
+  }
+  bool number_float(number_float_t, const string_t&) override { return Value(); }
+  bool string(string_t&) override { return Value(); }
+  bool binary(binary_t&) override { return Value(); }
+  bool start_object(std::size_t) override { return Open(); }
+  bool key(string_t& k) override {
+    want_ = depth_ == 1 && k == "pid";
+    return true;
+  }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return Open(); }
+  bool end_array() override { return Close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool Value() {
+    want_ = false;
+    return true;
+  }
+  bool Number(number_integer_t v) {
+    if (!want_) return true;
+    pid = v;
+    return false;
+  }
+  bool Open() {
+    want_ = false;
+    ++depth_;
+    return true;
+  }
+  bool Close() {
+    --depth_;
+    return true;
+  }
+  int depth_ = 0;
+  bool want_ = false;
+};
+
+}  // namespace
+
+base::Result<pid_t> StateStore::LoadPid(const std::string& id) const {
+  if (!ValidateContainerId(id)) return Fail(Error::NotFound("container does not exist"));
+  auto text = sys::ReadFile(Dir(id) + "/state.json");
+  if (!text) return Fail(Error::NotFound("container does not exist"));
+  PidFinder finder;
+  (void)json::sax_parse(*text, &finder);
+  if (!finder.pid) return Fail(Error::Internal(fmt::format("no pid in the state of {}", id)));
+  return static_cast<pid_t>(*finder.pid);
+}
+
 base::Result<oci::Spec> StateStore::LoadConfig(const std::string& id) const {
-  auto text = TRY(sys::ReadFile(ConfigPath(id)));
-  return oci::ParseSpec(text);
+  if (!ValidateContainerId(id)) return Fail(Error::NotFound("container does not exist"));
+  auto text = sys::ReadFile(Dir(id) + "/state.json");
+  if (!text) return Fail(Error::NotFound("container does not exist"));
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_object()) {
+    if (auto it = j.find("config"); it != j.end() && it->is_string())
+      return oci::ParseSpec(it->get_ref<const std::string&>());
+  }
+  return oci::ParseSpec(TRY(sys::ReadFile(LegacyConfigPath(id))));
 }
 
 base::Status StateStore::Remove(const std::string& id) { return sys::RemoveAll(Dir(id)); }

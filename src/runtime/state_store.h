@@ -1,6 +1,8 @@
 // The runtime's state directory (--root): one directory per container holding state.json (what
-// `state` prints plus what later commands need: init start time, cgroup paths), a copy of the
-// config it was created with, and exec.fifo while the container is created but not started.
+// `state` prints plus what later commands need: init start time, cgroup paths, and the text of
+// the config it was created with) and exec.fifo while the container is created but not started.
+// One file, written once: on a disk-backed --root (this host's /run is ext4) each file created
+// and removed per container costs ~0.3 ms of metadata work on the start and exit paths.
 // Status is derived, never stored: fifo present + init alive = created; alive = running or
 // paused (freezer); otherwise stopped.
 #pragma once
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -37,13 +40,21 @@ class StateStore {
   const std::string& root() const { return root_; }
   std::string Dir(const std::string& id) const { return root_ + "/" + id; }
   std::string FifoPath(const std::string& id) const { return Dir(id) + "/exec.fifo"; }
-  std::string ConfigPath(const std::string& id) const { return Dir(id) + "/config.json"; }
+  // Where state dirs made before the config moved into state.json kept it.
+  std::string LegacyConfigPath(const std::string& id) const { return Dir(id) + "/config.json"; }
 
   // Makes the container's directory. AlreadyExists: "container with given ID already exists".
   base::Status CreateDir(const std::string& id);
-  base::Status Save(const ContainerRecord& rec);
+  // Writes state.json (replacing it atomically) with the record and config_text, the exact
+  // config.json text the container was created from.
+  base::Status Save(const ContainerRecord& rec, std::string_view config_text);
   // NotFound: "container does not exist".
   base::Result<ContainerRecord> Load(const std::string& id) const;
+  // Only the init's pid: stops reading before the config (berthd asks on every start).
+  // NotFound when the container has no state.
+  base::Result<pid_t> LoadPid(const std::string& id) const;
+  // The config the container was created with (from state.json, or an older state dir's
+  // config.json).
   base::Result<oci::Spec> LoadConfig(const std::string& id) const;
   base::Status Remove(const std::string& id);
   base::Result<std::vector<std::string>> List() const;
