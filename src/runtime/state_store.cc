@@ -8,7 +8,6 @@
 #include <cctype>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <optional>
 
 #include "runtime/cgroup/layout.h"
 #include "runtime/cgroup/manager.h"
@@ -73,12 +72,56 @@ base::Status StateStore::Save(const ContainerRecord& r, std::string_view config_
   return sys::WriteFileReplace(Dir(r.id) + "/state.json", text, 0600);
 }
 
+namespace {
+
+// Builds the document as json::parse does but stops at the top-level "config" key, which Save
+// writes last: the record without lexing the config's tens of kilobytes (berthd reads the pid
+// on every start, the shim the cgroup paths). Returning false from a SAX event ends the parse;
+// what was built until then stays in the document.
+class RecordOnlyParser : public nlohmann::detail::json_sax_dom_parser<json> {
+  using Base = nlohmann::detail::json_sax_dom_parser<json>;
+
+ public:
+  explicit RecordOnlyParser(json& doc) : Base(doc, /*allow_exceptions=*/false) {}
+  bool start_object(std::size_t n) {
+    ++depth_;
+    return Base::start_object(n);
+  }
+  bool end_object() {
+    --depth_;
+    return Base::end_object();
+  }
+  bool start_array(std::size_t n) {
+    ++depth_;
+    return Base::start_array(n);
+  }
+  bool end_array() {
+    --depth_;
+    return Base::end_array();
+  }
+  bool key(string_t& k) {
+    if (depth_ == 1 && k == "config") {
+      stopped_at_config = true;
+      return false;
+    }
+    return Base::key(k);
+  }
+  bool stopped_at_config = false;
+
+ private:
+  int depth_ = 0;
+};
+
+}  // namespace
+
 base::Result<ContainerRecord> StateStore::Load(const std::string& id) const {
   if (!ValidateContainerId(id)) return Fail(Error::NotFound("container does not exist"));
   auto text = sys::ReadFile(Dir(id) + "/state.json");
   if (!text) return Fail(Error::NotFound("container does not exist"));
-  json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
+  json j;
+  RecordOnlyParser parser(j);
+  bool complete = json::sax_parse(*text, &parser);
+  if ((!complete && !parser.stopped_at_config) || !j.is_object())
     return Fail(Error::Internal(fmt::format("corrupt state file for container {}", id)));
   ContainerRecord r;
   try {
@@ -99,68 +142,7 @@ base::Result<ContainerRecord> StateStore::Load(const std::string& id) const {
   return r;
 }
 
-namespace {
-
-// Finds the top-level "pid" and stops the parse there (returning false ends a SAX parse).
-class PidFinder : public nlohmann::json_sax<json> {
- public:
-  std::optional<int64_t> pid;
-
-  bool null() override { return Value(); }
-  bool boolean(bool) override { return Value(); }
-  bool number_integer(number_integer_t v) override { return Number(v); }
-  bool number_unsigned(number_unsigned_t v) override {
-    return Number(static_cast<number_integer_t>(v));
-  }
-  bool number_float(number_float_t, const string_t&) override { return Value(); }
-  bool string(string_t&) override { return Value(); }
-  bool binary(binary_t&) override { return Value(); }
-  bool start_object(std::size_t) override { return Open(); }
-  bool key(string_t& k) override {
-    want_ = depth_ == 1 && k == "pid";
-    return true;
-  }
-  bool end_object() override { return Close(); }
-  bool start_array(std::size_t) override { return Open(); }
-  bool end_array() override { return Close(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;
-  }
-
- private:
-  bool Value() {
-    want_ = false;
-    return true;
-  }
-  bool Number(number_integer_t v) {
-    if (!want_) return true;
-    pid = v;
-    return false;
-  }
-  bool Open() {
-    want_ = false;
-    ++depth_;
-    return true;
-  }
-  bool Close() {
-    --depth_;
-    return true;
-  }
-  int depth_ = 0;
-  bool want_ = false;
-};
-
-}  // namespace
-
-base::Result<pid_t> StateStore::LoadPid(const std::string& id) const {
-  if (!ValidateContainerId(id)) return Fail(Error::NotFound("container does not exist"));
-  auto text = sys::ReadFile(Dir(id) + "/state.json");
-  if (!text) return Fail(Error::NotFound("container does not exist"));
-  PidFinder finder;
-  (void)json::sax_parse(*text, &finder);
-  if (!finder.pid) return Fail(Error::Internal(fmt::format("no pid in the state of {}", id)));
-  return static_cast<pid_t>(*finder.pid);
-}
+base::Result<pid_t> StateStore::LoadPid(const std::string& id) const { return TRY(Load(id)).pid; }
 
 base::Result<oci::Spec> StateStore::LoadConfig(const std::string& id) const {
   if (!ValidateContainerId(id)) return Fail(Error::NotFound("container does not exist"));

@@ -50,8 +50,7 @@ class StateStore {
   base::Status Save(const ContainerRecord& rec, std::string_view config_text);
   // NotFound: "container does not exist".
   base::Result<ContainerRecord> Load(const std::string& id) const;
-  // Only the init's pid: stops reading before the config (berthd asks on every start).
-  // NotFound when the container has no state.
+  // The init's pid (berthd asks on every start). NotFound when the container has no state.
   base::Result<pid_t> LoadPid(const std::string& id) const;
   // The config the container was created with (from state.json, or an older state dir's
   // config.json).

@@ -72,6 +72,19 @@ TEST_F(StateStoreTest, MissingContainerIsNotFound) {
   EXPECT_EQ(store.LoadPid("../etc").error().code(), base::ErrorCode::kNotFound);
 }
 
+TEST_F(StateStoreTest, TornRecordIsCorruptButATornConfigLeavesTheRecord) {
+  StateStore store(root_);
+  ASSERT_TRUE(store.CreateDir("c1"));
+  std::string path = store.Dir("c1") + "/state.json";
+  ASSERT_TRUE(sys::WriteFileReplace(path, R"({"bundle":"/b","id":"c1","pi)", 0600));
+  EXPECT_EQ(store.Load("c1").error().code(), base::ErrorCode::kInternal);
+  // The record is read without the config: a config cut short still leaves it readable.
+  ASSERT_TRUE(
+      sys::WriteFileReplace(path, R"({"bundle":"/b","id":"c1","pid":5,"config":"{\"ociV)", 0600));
+  EXPECT_EQ(store.LoadPid("c1").value_or(0), 5);
+  EXPECT_FALSE(store.LoadConfig("c1"));
+}
+
 TEST_F(StateStoreTest, StateDirWithASeparateConfigStillLoads) {
   StateStore store(root_);
   ASSERT_TRUE(store.CreateDir("c1"));
