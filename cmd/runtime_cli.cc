@@ -17,6 +17,7 @@
 #include "oci/runtime_config.h"
 #include "runtime/container.h"
 #include "runtime/linux/exe_seal.h"
+#include "runtime_entry.h"
 #include "sys/file.h"
 #include "sys/process.h"
 
@@ -59,33 +60,6 @@ Result<int64_t> ParseSize(const std::string& s) {
 
 std::string TableTime(const std::string& rfc) { return rfc; }
 
-// The first non-option argument ("run" in `berth-runtime --root R run ...`), or null when an
-// option CLI11 must judge (--help, --version, an unknown one) comes first. Plain C: the
-// constructor below calls it before any C++ static initialisation.
-const char* ScanCommandWord(int argc, char** argv) {
-  static const char* const kWithValue[] = {"--root", "--log", "--log-format", "--rootless",
-                                           "--criu"};
-  auto takes_value = [](const char* a, size_t n) {
-    for (const char* o : kWithValue)
-      if (std::strlen(o) == n && std::strncmp(a, o, n) == 0) return true;
-    return false;
-  };
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    if (a[0] == '\0') return nullptr;
-    if (a[0] != '-') return a;
-    if (std::strcmp(a, "--debug") == 0 || std::strcmp(a, "--systemd-cgroup") == 0) continue;
-    if (takes_value(a, std::strlen(a))) {
-      ++i;
-      continue;
-    }
-    const char* eq = std::strchr(a, '=');
-    if (eq && takes_value(a, size_t(eq - a))) continue;  // --root=DIR
-    return nullptr;
-  }
-  return nullptr;
-}
-
 // Commands whose init execs inside a container run from a read-only view of this binary
 // (runtime/linux/exe_seal.h): unless the executable already lies on a read-only mount, the
 // process re-executes once through a detached read-only bind mount of itself. Done from a
@@ -94,10 +68,11 @@ const char* ScanCommandWord(int argc, char** argv) {
 int g_seal_errno = 0;
 const char* g_seal_step = "";
 
+// On x86_64 the ELF entry point (runtime_entry.cc) has usually re-executed already, before
+// the C library started; this is the portable path, and the one that reports why a view could
+// not be made.
 __attribute__((constructor(101))) void SealBeforeStaticInit(int argc, char** argv, char**) {
-  const char* word = ScanCommandWord(argc, argv);
-  if (word && (std::strcmp(word, "create") == 0 || std::strcmp(word, "run") == 0 ||
-               std::strcmp(word, "exec") == 0))
+  if (BerthRuntimeCommandSeals(BerthRuntimeCommandWord(argc, argv)))
     g_seal_errno = runtime::linux::ReexecFromReadOnlyExe(argv, &g_seal_step);
 }
 
@@ -109,7 +84,7 @@ std::string CommandWord(int argc, char** argv) {
   static const std::set<std::string_view> kCommands = {
       "create", "run",  "start", "state", "kill",   "delete", "pause",
       "resume", "list", "ps",    "exec",  "update", "spec",   "features"};
-  const char* word = ScanCommandWord(argc, argv);
+  const char* word = BerthRuntimeCommandWord(argc, argv);
   return word && kCommands.count(word) ? std::string(word) : std::string();
 }
 
