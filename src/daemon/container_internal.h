@@ -11,6 +11,7 @@
 #include "base/result.h"
 #include "daemon/container_routes.h"
 #include "daemon/container_store.h"
+#include "sys/unique_fd.h"
 
 namespace berth::daemon {
 
@@ -69,6 +70,12 @@ base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string
 base::Result<int64_t> ParseLogSize(std::string_view text);
 // The init's pid from the runtime state, 0 when unknown.
 int ReadInitPid(const Paths& p, const std::string& id);
+// The container's shim while it still runs (its shim.pid, which it removes last, names a live
+// berth-shim), as a pidfd; an invalid fd when there is none. After exit.json the shim still
+// removes the container's cgroups and runtime state: a start or a removal waits for it.
+sys::UniqueFd OpenRunningShim(const Paths& p);
+// Waits up to `limit` for the shim behind `shim` (from OpenRunningShim) to exit.
+void WaitForShimExit(const sys::UniqueFd& shim, std::chrono::milliseconds limit);
 
 // The contents of `path` resolved inside `rootfs` (symlinks cannot leave it); "" when absent.
 std::string ReadInRoot(const std::string& rootfs, const std::string& path);

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,6 +23,9 @@ using base::Error;
 using base::Fail;
 
 namespace {
+
+constexpr uint64_t kWakeKey = 0;
+constexpr uint64_t kInotifyKey = 1;
 
 int ReadShimPid(const ContainerContext* ctx, const std::string& id) {
   auto text = sys::ReadFile(PathsOf(ctx, id).state + "/shim.pid");
@@ -58,9 +62,15 @@ base::Status ContainerMonitor::Start() {
   if (!wake_) return Fail(Error::FromErrno(errno, "eventfd"));
   struct epoll_event ev = {};
   ev.events = EPOLLIN;
-  ev.data.fd = wake_.get();
+  ev.data.u64 = kWakeKey;
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0)
     return Fail(Error::FromErrno(errno, "epoll_ctl"));
+  // Without inotify the pidfds alone report exits (later: after the shim's cleanup).
+  inotify_.Reset(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (inotify_) {
+    ev.data.u64 = kInotifyKey;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, inotify_.get(), &ev) != 0) inotify_.Reset();
+  }
   thread_ = std::thread([this] { Run(); });
   return {};
 }
@@ -74,8 +84,9 @@ void ContainerMonitor::Stop() {
   Wake();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
-  for (auto& [fd, id] : watched_) close(fd);
+  for (auto& [key, w] : watched_) close(w.pidfd);
   watched_.clear();
+  dirs_.clear();
 }
 
 void ContainerMonitor::Wake() {
@@ -91,9 +102,15 @@ void ContainerMonitor::Watch(const std::string& id) {
   if (fd >= 0) {
     struct epoll_event ev = {};
     ev.events = EPOLLIN;
-    ev.data.fd = fd;
+    uint64_t key = next_key_++;
+    ev.data.u64 = key;
     if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0) {
-      watched_[fd] = id;
+      watched_[key] = Watched{fd, id};
+      if (inotify_) {
+        int wd = inotify_add_watch(inotify_.get(), PathsOf(ctx_, id).state.c_str(),
+                                   IN_MOVED_TO | IN_ONLYDIR);
+        if (wd >= 0) dirs_[wd] = key;
+      }
       return;
     }
     close(fd);
@@ -101,6 +118,50 @@ void ContainerMonitor::Watch(const std::string& id) {
   // No shim (it finished already, or shim.pid was never written): an exit to handle now.
   exited_.push_back(id);
   Wake();
+}
+
+std::string ContainerMonitor::Unwatch(uint64_t key) {
+  std::lock_guard lock(mu_);
+  auto it = watched_.find(key);
+  if (it == watched_.end()) return "";
+  std::string id = std::move(it->second.id);
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.pidfd, nullptr);
+  close(it->second.pidfd);
+  watched_.erase(it);
+  for (auto d = dirs_.begin(); d != dirs_.end();) {
+    if (d->second != key) {
+      ++d;
+      continue;
+    }
+    inotify_rm_watch(inotify_.get(), d->first);
+    d = dirs_.erase(d);
+  }
+  return id;
+}
+
+// exit.json renamed into a watched state dir: the container exited; its shim is finishing.
+void ContainerMonitor::ReadInotify() {
+  alignas(struct inotify_event) char buf[4096];
+  std::vector<uint64_t> exited;
+  for (;;) {
+    ssize_t n = read(inotify_.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    for (ssize_t off = 0; off < n;) {
+      const auto* e = reinterpret_cast<const struct inotify_event*>(buf + off);
+      off += static_cast<ssize_t>(sizeof *e + e->len);
+      std::lock_guard lock(mu_);
+      auto it = dirs_.find(e->wd);
+      if (it == dirs_.end()) continue;
+      if (e->mask & IN_IGNORED) {
+        dirs_.erase(it);
+      } else if ((e->mask & IN_MOVED_TO) && e->len > 0 && std::string(e->name) == "exit.json") {
+        exited.push_back(it->second);
+      }
+    }
+  }
+  // Unwatch makes a later pidfd event (the shim's own exit) a non-event.
+  for (uint64_t key : exited)
+    if (std::string id = Unwatch(key); !id.empty()) OnExit(id);
 }
 
 void ContainerMonitor::Recover() {
@@ -145,23 +206,17 @@ void ContainerMonitor::Run() {
     if (!exited.empty() || !due.empty()) continue;
     int n = epoll_wait(epoll_.get(), evs, 16, timeout);
     for (int i = 0; i < n; ++i) {
-      int fd = evs[i].data.fd;
-      if (fd == wake_.get()) {
+      uint64_t key = evs[i].data.u64;
+      if (key == kWakeKey) {
         uint64_t v;
         (void)!read(wake_.get(), &v, sizeof v);
         continue;
       }
-      std::string id;
-      {
-        std::lock_guard lock(mu_);
-        auto it = watched_.find(fd);
-        if (it == watched_.end()) continue;
-        id = it->second;
-        watched_.erase(it);
-        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-        close(fd);
+      if (key == kInotifyKey) {
+        ReadInotify();
+        continue;
       }
-      OnExit(id);
+      if (std::string id = Unwatch(key); !id.empty()) OnExit(id);
     }
   }
 }

@@ -3,6 +3,10 @@
 // unless-stopped, on-failure[:n]) with Docker's back-off. Shims are not berthd's children (they
 // daemonize so that containers outlive berthd), so each is watched through a pidfd, all of
 // them from one epoll thread. Recover() re-adopts the containers of an earlier berthd.
+// The exit is handled as soon as the shim renames exit.json into its state dir (inotify), not
+// only when the shim exits: the shim still removes the container's cgroups and runtime state
+// after that, and berthd's unmount and --rm removal run meanwhile (RemoveContainer and
+// StartContainer wait for the shim to be gone).
 //
 // Thread-safety: Watch() and Recover() may be called from any thread once Start() returned.
 #pragma once
@@ -57,12 +61,26 @@ class ContainerMonitor {
   void StartByPolicy(const std::string& id, bool at_boot);
 
   ContainerContext* ctx_;
-  sys::UniqueFd epoll_, wake_;
+  // Ends the watch `key` (its pidfd and its state dir's inotify watch) and returns the
+  // container id it watched, or "" when it had ended already.
+  std::string Unwatch(uint64_t key);
+  void ReadInotify();
+
+  sys::UniqueFd epoll_, wake_, inotify_;
   std::thread thread_;
   std::mutex mu_;
-  bool stopping_ = false;               // guarded by mu_
-  std::vector<std::string> exited_;     // guarded by mu_: exits to handle on the thread
-  std::map<int, std::string> watched_;  // guarded by mu_: pidfd -> container id
+  bool stopping_ = false;            // guarded by mu_
+  std::vector<std::string> exited_;  // guarded by mu_: exits to handle on the thread
+  // Each watched shim has a key of its own in the epoll data, never reused: an event still
+  // queued for a pidfd that the inotify path closed (and whose number a new watch may have
+  // taken since) then matches nothing. Keys 0 and 1 are the wake eventfd and inotify.
+  struct Watched {
+    int pidfd;
+    std::string id;
+  };
+  std::map<uint64_t, Watched> watched_;  // guarded by mu_
+  uint64_t next_key_ = 2;                // guarded by mu_
+  std::map<int, uint64_t> dirs_;         // guarded by mu_: inotify watch of a state dir -> its key
   struct Due {
     std::string id;
     bool at_boot = false;

@@ -1,9 +1,11 @@
 // Container state kept in step with the shims, and the shim requests; see container_internal.h.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -237,6 +239,26 @@ int ReadInitPid(const Paths& p, const std::string& id) {
   return runtime::StateStore(p.runtime_root).LoadPid(id).value_or(0);
 }
 
+sys::UniqueFd OpenRunningShim(const Paths& p) {
+  auto text = sys::ReadFile(p.state + "/shim.pid");
+  if (!text) return {};
+  int pid = std::atoi(std::string(base::Trim(*text)).c_str());
+  if (pid <= 0) return {};
+  sys::UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!fd) return {};
+  // A shim that died without removing shim.pid leaves a number another process may reuse.
+  auto comm = sys::ReadFile(fmt::format("/proc/{}/comm", pid));
+  if (!comm || base::Trim(*comm) != "berth-shim") return {};
+  return fd;
+}
+
+void WaitForShimExit(const sys::UniqueFd& shim, std::chrono::milliseconds limit) {
+  if (!shim) return;
+  struct pollfd pfd = {shim.get(), POLLIN, 0};
+  while (::poll(&pfd, 1, static_cast<int>(limit.count())) < 0 && errno == EINTR) {
+  }
+}
+
 json ParseRequestJson(const ContainerRecord& rec) {
   json body = json::parse(rec.request, nullptr, false);
   if (!body.is_object()) body = json::object();
@@ -304,6 +326,7 @@ base::Result<int64_t> ParseLogSize(std::string_view text) {
 
 base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) {
   Paths p = PathsOf(ctx, rec.id);
+  sys::UniqueFd shim = OpenRunningShim(p);  // before its state dir goes to the trash
   EndExecs(ctx, rec.id);
   (void)ctx->premounts.Take(rec.id);  // a mount begun at create ends before the unmount
   UnmountRootfs(p.rootfs);
@@ -315,6 +338,8 @@ base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) 
       base::LogWarn("remove {}: {}", dir, st.error().message());
   }
   ctx->attaches.Drop(rec.id);
+  // Removed means its cgroups are gone too: those are the shim's last step after exit.json.
+  WaitForShimExit(shim, std::chrono::seconds(5));
   ctx->containers->Remove(rec.id);
   PublishContainerEvent(ctx, rec, "destroy");
   base::LogInfo("removed container {}", rec.id);

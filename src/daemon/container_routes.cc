@@ -568,6 +568,9 @@ Response StartContainer(ContainerContext* ctx, const std::string& name, bool by_
   if (rec->state.status == "running") return Response::Text(304, "");
   if (by_policy && rec->manually_stopped) return Response::Text(304, "");
   Paths p = PathsOf(ctx, rec->id);
+  // The previous run's shim may still be removing the cgroups and runtime state it shares
+  // the container's id with (it writes exit.json first).
+  WaitForShimExit(OpenRunningShim(p), std::chrono::seconds(5));
   // The previous run's exit.json and sockets must not make the new run look finished.
   (void)sys::RemoveAll(p.state);
   if (auto st = sys::MkdirAll(p.state, 0700); !st) return Response::FromError(st.error());

@@ -799,8 +799,6 @@ base::Status Shim::Finish() {
   }
   bool oom = cgroup_ && cgroup_->OomKilled();
   cgroup_.reset();
-  base::Status deleted;
-  if (!o_.keep && !o_.exec) deleted = runtime_.Delete(o_.id, true, poststop_);
   char tbuf[40];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -810,6 +808,12 @@ base::Status Shim::Finish() {
   // Not fsynced: the state dir lives in the exec root, runtime state that a reboot clears (the
   // containers are gone then too); a crash of berthd or of this shim keeps the page cache.
   auto written = sys::WriteFileReplace(Path("exit.json"), json, 0600);
+  // exit.json first, then the container's cgroups and runtime state: berthd sees the rename
+  // (inotify) and handles the exit (unmount, --rm) while this runs, and waits for this process
+  // to be gone (shim.pid, removed last) before it starts the container again or reports it
+  // removed.
+  base::Status deleted;
+  if (!o_.keep && !o_.exec) deleted = runtime_.Delete(o_.id, true, poststop_);
   if (written) ::unlink(Path("shim.pid").c_str());
   if (o_.exec) close_clients();
   if (!written) return written;

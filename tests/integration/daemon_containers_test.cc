@@ -183,6 +183,35 @@ TEST_F(DaemonContainersTest, RunAttachedRmExitCode) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 20000) << "lost output";
 }
 
+// berthd handles an exit as soon as the shim renames exit.json, while the shim still removes
+// the container's cgroups and runtime state: `run --rm` still returns only once those are gone,
+// and a start right after an exit waits for the old shim (both runs use the container's id).
+TEST_F(DaemonContainersTest, ExitHandledBeforeTheShimEndsLeavesNothing) {
+  for (int i = 0; i < 3; ++i) {
+    std::string cidfile = dir_ + "/cid" + std::to_string(i);
+    auto [rc, out] = Docker("run --rm --cidfile " + cidfile + " busybox true");
+    ASSERT_EQ(rc, 0) << out << Log();
+    std::string id = ReadAll(cidfile);
+    ASSERT_EQ(id.size(), 64u) << id;
+    // No waiting here: removed means the cgroups are gone already.
+    std::tie(rc, out) = Shell("find /sys/fs/cgroup -name '*" + id + "*'");
+    EXPECT_EQ(out, "") << out;
+    EXPECT_FALSE(fs::exists(dir_ + "/e/runtime/" + id));
+  }
+  auto [rc, out] = Docker("create --name again busybox sh -c 'exit 7'");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string id = out.substr(0, out.find('\n'));
+  for (int i = 0; i < 4; ++i) {
+    std::tie(rc, out) = Docker("start -a again");
+    EXPECT_EQ(rc, 7) << "start " << i << ": " << out << Log();
+  }
+  std::tie(rc, out) = Docker("inspect -f '{{.State.Status}} {{.State.ExitCode}}' again");
+  EXPECT_EQ(out, "exited 7\n") << out;
+  std::tie(rc, out) = Docker("rm again");
+  EXPECT_EQ(rc, 0) << out << Log();
+  ExpectGone(id, 0);
+}
+
 // A --rm container's layer is mounted "volatile" (never synced: it is deleted at exit), a kept
 // container's is not; a removed container's directories leave their paths at once and the
 // trash they go to is emptied in the background.
