@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +50,8 @@ struct ExecOptions {
 struct Launched {
   pid_t pid = 0;
   sys::UniqueFd pty_master;
+  // The container's cgroups (subsystem -> host dir), as recorded in its state.
+  std::map<std::string, std::string> cgroup_paths;
 };
 
 class Runtime {

@@ -399,6 +399,7 @@ base::Result<Launched> Runtime::Launch(const CreateOptions& options) {
   Launched out;
   out.pid = created.pid;
   out.pty_master = std::move(created.pty_master);
+  out.cgroup_paths = std::move(created.record.cgroup_paths);
   return out;
 }
 

@@ -171,6 +171,7 @@ class Shim {
   std::string bundle_text_;
   std::optional<oci::Spec> bundle_spec_;
   bool poststop_ = true;  // the bundle has poststop hooks: Delete reads the config for them
+  std::map<std::string, std::string> cgroup_paths_;  // of the container, from the launch
   bool output_paused_ = false;
   uint64_t progress_ = 0;  // bytes moved from the process's output to clients, or read
   pid_t init_pid_ = 0;
@@ -293,9 +294,9 @@ base::Status Shim::Setup() {
 
   // The cgroup manager is reopened now (setup code) so the exit path only reads a counter.
   // An exec'd process shares the container's cgroup: its OOM kills are the container's.
-  if (auto rec = runtime::StateStore(o_.runtime_root).Load(o_.id); rec && !o_.exec) {
+  if (!o_.exec && !cgroup_paths_.empty()) {
     if (auto layout = runtime::cgroup::DetectHostLayout(); layout) {
-      if (auto mgr = runtime::cgroup::LoadManager(*layout, rec->cgroup_paths); mgr)
+      if (auto mgr = runtime::cgroup::LoadManager(*layout, cgroup_paths_); mgr)
         cgroup_ = std::move(*mgr);
     }
   }
@@ -330,6 +331,7 @@ base::Status Shim::LaunchContainer() {
   launched_ = true;
   init_pid_ = launched.pid;
   pty_ = std::move(launched.pty_master);
+  cgroup_paths_ = std::move(launched.cgroup_paths);
   return {};
 }
 
