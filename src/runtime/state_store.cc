@@ -65,7 +65,15 @@ base::Status StateStore::Save(const ContainerRecord& r, std::string_view config_
   std::string text = j.dump();
   text.pop_back();
   text += ",\"config\":";
-  text += json(std::string(config_text)).dump();
+  // Spliced in as the JSON it is: a container is only created from a config that parsed
+  // (CreateOptions::config_text), and escaping tens of kilobytes per container is not free.
+  // Text that is not an object goes in as a string.
+  size_t first = config_text.find_first_not_of(" \t\r\n");
+  size_t last = config_text.find_last_not_of(" \t\r\n");
+  if (first != std::string_view::npos && config_text[first] == '{' && config_text[last] == '}')
+    text += config_text;
+  else
+    text += json(std::string(config_text)).dump();
   text += '}';
   // Runtime state lives in a tmpfs by default and dies with the boot: rename for atomicity, no
   // fsync (an fsync on a disk-backed --root costs milliseconds per container).
@@ -150,8 +158,10 @@ base::Result<oci::Spec> StateStore::LoadConfig(const std::string& id) const {
   if (!text) return Fail(Error::NotFound("container does not exist"));
   json j = json::parse(*text, nullptr, false);
   if (j.is_object()) {
-    if (auto it = j.find("config"); it != j.end() && it->is_string())
-      return oci::ParseSpec(it->get_ref<const std::string&>());
+    if (auto it = j.find("config"); it != j.end()) {
+      if (it->is_object()) return oci::ParseSpec(it->dump());
+      if (it->is_string()) return oci::ParseSpec(it->get_ref<const std::string&>());
+    }
   }
   return oci::ParseSpec(TRY(sys::ReadFile(LegacyConfigPath(id))));
 }

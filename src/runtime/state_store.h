@@ -46,7 +46,8 @@ class StateStore {
   // Makes the container's directory. AlreadyExists: "container with given ID already exists".
   base::Status CreateDir(const std::string& id);
   // Writes state.json (replacing it atomically) with the record and config_text, the exact
-  // config.json text the container was created from.
+  // config.json text the container was created from: valid JSON, as it parsed (an object is
+  // written as it is, anything else as a string).
   base::Status Save(const ContainerRecord& rec, std::string_view config_text);
   // NotFound: "container does not exist".
   base::Result<ContainerRecord> Load(const std::string& id) const;
