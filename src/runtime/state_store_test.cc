@@ -65,6 +65,20 @@ TEST_F(StateStoreTest, RecordAndConfigRoundTripThroughOneFile) {
   EXPECT_EQ(*pid, 4242);
 }
 
+TEST_F(StateStoreTest, ConfigIsKeptAsItsJsonAndOtherTextAsAString) {
+  StateStore store(root_);
+  ASSERT_TRUE(store.CreateDir("c1"));
+  ASSERT_TRUE(store.Save(Record(), std::string("  ") + kConfig + "\n"));
+  auto text = sys::ReadFile(store.Dir("c1") + "/state.json");
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find(R"("config":  {"ociVersion")"), std::string::npos) << *text;
+  EXPECT_EQ(store.LoadConfig("c1").value_or(oci::Spec{}).hostname, "h1");
+  // Not an object (a caller's mistake): still a valid state file.
+  ASSERT_TRUE(store.Save(Record(), "[1]"));
+  EXPECT_EQ(store.LoadPid("c1").value_or(0), 4242);
+  EXPECT_FALSE(store.LoadConfig("c1"));
+}
+
 TEST_F(StateStoreTest, MissingContainerIsNotFound) {
   StateStore store(root_);
   EXPECT_EQ(store.LoadPid("nope").error().code(), base::ErrorCode::kNotFound);
