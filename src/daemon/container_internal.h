@@ -70,6 +70,8 @@ base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string
 base::Result<int64_t> ParseLogSize(std::string_view text);
 // The init's pid from the runtime state, 0 when unknown.
 int ReadInitPid(const Paths& p, const std::string& id);
+// The pid in the container's shim.pid (which the shim removes last), 0 when there is none.
+int ReadShimPid(const Paths& p);
 // The container's shim while it still runs (its shim.pid, which it removes last, names a live
 // berth-shim), as a pidfd; an invalid fd when there is none. After exit.json the shim still
 // removes the container's cgroups and runtime state: a start or a removal waits for it.

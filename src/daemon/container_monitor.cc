@@ -12,10 +12,8 @@
 #include <algorithm>
 
 #include "base/log.h"
-#include "base/strings.h"
 #include "daemon/container_internal.h"
 #include "daemon/spec/create_request.h"
-#include "sys/file.h"
 
 namespace berth::daemon {
 
@@ -26,12 +24,6 @@ namespace {
 
 constexpr uint64_t kWakeKey = 0;
 constexpr uint64_t kInotifyKey = 1;
-
-int ReadShimPid(const ContainerContext* ctx, const std::string& id) {
-  auto text = sys::ReadFile(PathsOf(ctx, id).state + "/shim.pid");
-  if (!text) return 0;
-  return std::atoi(std::string(base::Trim(*text)).c_str());
-}
 
 spec::RestartPolicy PolicyOf(const ContainerRecord& rec, bool* auto_remove) {
   auto cr = spec::ParseCreateRequest(rec.request);
@@ -96,7 +88,7 @@ void ContainerMonitor::Wake() {
 }
 
 void ContainerMonitor::Watch(const std::string& id) {
-  int pid = ReadShimPid(ctx_, id);
+  int pid = ReadShimPid(PathsOf(ctx_, id));
   int fd = pid > 0 ? int(syscall(SYS_pidfd_open, pid, 0)) : -1;
   std::lock_guard lock(mu_);
   if (fd >= 0) {

@@ -75,8 +75,7 @@ void Refresh(const ContainerContext* ctx, ContainerRecord& rec, bool persist) {
       rec.state.error = std::string("exit.json: ") + e.what();
     }
   } else {
-    auto pid_text = sys::ReadFile(p.state + "/shim.pid");
-    int shim_pid = pid_text ? std::atoi(std::string(base::Trim(*pid_text)).c_str()) : 0;
+    int shim_pid = ReadShimPid(p);
     if (shim_pid > 0 && (kill(shim_pid, 0) == 0 || errno == EPERM)) return;
     // The shim writes exit.json before it removes shim.pid; check again to close that window.
     if (sys::ReadFile(p.state + "/exit.json")) return Refresh(ctx, rec, persist);
@@ -239,10 +238,13 @@ int ReadInitPid(const Paths& p, const std::string& id) {
   return runtime::StateStore(p.runtime_root).LoadPid(id).value_or(0);
 }
 
-sys::UniqueFd OpenRunningShim(const Paths& p) {
+int ReadShimPid(const Paths& p) {
   auto text = sys::ReadFile(p.state + "/shim.pid");
-  if (!text) return {};
-  int pid = std::atoi(std::string(base::Trim(*text)).c_str());
+  return text ? std::atoi(std::string(base::Trim(*text)).c_str()) : 0;
+}
+
+sys::UniqueFd OpenRunningShim(const Paths& p) {
+  int pid = ReadShimPid(p);
   if (pid <= 0) return {};
   sys::UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!fd) return {};
