@@ -1036,6 +1036,13 @@ base::Result<Spec> ParseSpec(std::string_view json_text) {
   return ParseDocument<Spec>(json_text, "config");
 }
 
+base::Result<Spec> DecodeSpec(const Json& config) {
+  if (!config.is_object()) return Fail(Error::InvalidArgument("config: expected object"));
+  Spec out{};
+  TRY(DecodeStruct(config, "", &out));
+  return out;
+}
+
 base::Result<Process> ParseProcess(std::string_view json_text) {
   return ParseDocument<Process>(json_text, "process");
 }

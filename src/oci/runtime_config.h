@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -245,6 +246,8 @@ struct Spec {
 
 // Parses config.json text. Errors are kInvalidArgument and name the field path.
 base::Result<Spec> ParseSpec(std::string_view json_text);
+// The same for a config already parsed as JSON (e.g. embedded in another document).
+base::Result<Spec> DecodeSpec(const nlohmann::json& config);
 // Parses a process.json (runc exec --process) or the process object alone.
 base::Result<Process> ParseProcess(std::string_view json_text);
 // Parses linux.resources JSON (runc update --resources).

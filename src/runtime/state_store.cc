@@ -122,13 +122,18 @@ class RecordOnlyParser : public nlohmann::detail::json_sax_dom_parser<json> {
 
 }  // namespace
 
-base::Result<ContainerRecord> StateStore::Load(const std::string& id) const {
+base::Result<std::string> StateStore::ReadState(const std::string& id) const {
   if (!ValidateContainerId(id)) return Fail(Error::NotFound("container does not exist"));
   auto text = sys::ReadFile(Dir(id) + "/state.json");
   if (!text) return Fail(Error::NotFound("container does not exist"));
+  return std::move(*text);
+}
+
+base::Result<ContainerRecord> StateStore::Load(const std::string& id) const {
+  auto text = TRY(ReadState(id));
   json j;
   RecordOnlyParser parser(j);
-  bool complete = json::sax_parse(*text, &parser);
+  bool complete = json::sax_parse(text, &parser);
   if ((!complete && !parser.stopped_at_config) || !j.is_object())
     return Fail(Error::Internal(fmt::format("corrupt state file for container {}", id)));
   ContainerRecord r;
@@ -153,13 +158,10 @@ base::Result<ContainerRecord> StateStore::Load(const std::string& id) const {
 base::Result<pid_t> StateStore::LoadPid(const std::string& id) const { return TRY(Load(id)).pid; }
 
 base::Result<oci::Spec> StateStore::LoadConfig(const std::string& id) const {
-  if (!ValidateContainerId(id)) return Fail(Error::NotFound("container does not exist"));
-  auto text = sys::ReadFile(Dir(id) + "/state.json");
-  if (!text) return Fail(Error::NotFound("container does not exist"));
-  json j = json::parse(*text, nullptr, false);
+  json j = json::parse(TRY(ReadState(id)), nullptr, false);
   if (j.is_object()) {
     if (auto it = j.find("config"); it != j.end()) {
-      if (it->is_object()) return oci::ParseSpec(it->dump());
+      if (it->is_object()) return oci::DecodeSpec(*it);
       if (it->is_string()) return oci::ParseSpec(it->get_ref<const std::string&>());
     }
   }

@@ -60,6 +60,9 @@ class StateStore {
   base::Result<std::vector<std::string>> List() const;
 
  private:
+  // state.json's text; NotFound for an invalid id or a container without state.
+  base::Result<std::string> ReadState(const std::string& id) const;
+
   std::string root_;
 };
 
