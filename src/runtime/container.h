@@ -86,6 +86,8 @@ class Runtime {
   enum class Mode { kCreate, kRunForeground, kRunDetached, kLaunch };
   struct Created;
   base::Result<Created> CreateContainer(const CreateOptions& options, Mode mode);
+  // Lets a created init exec (unless it already has); an exec error removes the container.
+  base::Status StartCreated(Created& created);
   base::Status Destroy(const ContainerRecord& rec, const oci::Spec* spec);
 
   RuntimeOptions options_;

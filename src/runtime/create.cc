@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ using base::Fail;
 
 struct Runtime::Created {
   pid_t pid = 0;
+  bool started = false;  // the init has exec'd the container's process already (no kStart)
   sys::UniqueFd sync;
   sys::UniqueFd pty_master;
   oci::Spec spec;
@@ -115,10 +117,100 @@ void AppendDefaultDeviceRules(std::vector<oci::DeviceRule>& rules) {
   add("c", 10, 200, "rwm");
 }
 
+// Whether the init can set itself up while the parent waits in sys::CloneVfork (see
+// InitConfig::parent_suspended): nothing in the config may need the parent meanwhile.
+bool CanSuspendParent(const oci::Spec& spec, const linux::NamespacePlan& plan,
+                      const linux::CompiledFilter* filter) {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;  // ASan does not follow a child onto a stack of its own in shared memory
+#endif
+  if (!__libc_single_threaded) return false;
+  if (plan.HasNew(CLONE_NEWUSER)) return false;  // the parent writes the id maps
+  for (const auto& j : plan.joins)
+    if (j.flag == CLONE_NEWUSER) return false;  // setns to a user namespace wants a private mm
+  if (filter && filter->NeedsListener()) return false;
+  if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty() ||
+                     !spec.hooks->create_container.empty() || !spec.hooks->start_container.empty()))
+    return false;  // they run with the init waiting, and are given its host pid
+  return true;
+}
+
+int InitEntry(void* config) { linux::RunInit(*static_cast<linux::InitConfig*>(config)); }
+
+base::Status ApplyResources(cgroup::Manager& mgr, const oci::Spec& spec) {
+  if (!spec.linux || !spec.linux->resources) return {};
+  oci::Resources resources = *spec.linux->resources;
+  AppendDefaultDeviceRules(resources.devices);
+  TRY_CTX(mgr.Set(resources), "cgroup");
+  return {};
+}
+
 std::string StateJson(const ContainerRecord& rec, const std::string& status, pid_t pid) {
   oci::State s = ToOciState(rec, status);
   s.pid = pid;
   return oci::SerializeState(s);
+}
+
+// The pty master the init made: to the console socket when there is one, else kept for `run`.
+base::Status HandOverPty(const CreateOptions& opts, sys::UniqueFd master, const std::string& name,
+                         sys::UniqueFd& keep) {
+  if (opts.console_socket.empty()) {
+    keep = std::move(master);
+    return {};
+  }
+  auto sock = TRY_CTX(sys::ConnectUnix(opts.console_socket), "console socket");
+  TRY(sys::SendFd(sock.get(), master.get(), name));
+  return {};
+}
+
+// The parent's side of the sync protocol with an init that waits for it (runtime/sync.h), from
+// the clone until the init is ready. The record is saved on the way.
+base::Status DriveInit(const CreateOptions& opts, const oci::Spec& spec,
+                       const linux::NamespacePlan& plan, cgroup::Manager& mgr, bool in_cgroup,
+                       int sock, StateStore& store, ContainerRecord& rec,
+                       const std::string& config_text, sys::UniqueFd& pty_master) {
+  const pid_t pid = rec.pid;
+  const oci::Process& proc = *spec.process;
+  if (plan.HasNew(CLONE_NEWUSER)) {
+    TRY(sys::WriteExisting(fmt::format("/proc/{}/uid_map", pid),
+                           MappingText(spec.linux->uid_mappings)));
+    TRY(sys::WriteExisting(fmt::format("/proc/{}/gid_map", pid),
+                           MappingText(spec.linux->gid_mappings)));
+  }
+  if (proc.oom_score_adj)
+    TRY(sys::WriteExisting(fmt::format("/proc/{}/oom_score_adj", pid),
+                           std::to_string(*proc.oom_score_adj)));
+  TRY(SendSync(sock, SyncType::kGo, std::to_string(pid)));
+  // Recorded now, while the init builds its rootfs, rather than once it is ready: then nothing
+  // is left to write between "ready" and the start of `run`. The start time is fixed at clone.
+  rec.start_time = TRY(sys::ProcessStartTime(pid));
+  rec.created = base::NowRfc3339Nano();
+  TRY(store.Save(rec, config_text));
+  if (!in_cgroup) TRY_CTX(mgr.Apply(pid), "cgroup");
+  TRY(SendToInit(sock, SyncType::kCgroupDone));
+
+  while (true) {
+    auto msg = RecvSync(sock);
+    if (!msg) return Fail(Error::Internal("container init exited during setup"));
+    if (msg->type == SyncType::kError) return Fail(Error::Internal(msg->payload));
+    if (msg->type == SyncType::kReady) return {};
+    if (msg->type == SyncType::kRunHooks) {
+      TRY(ApplyResources(mgr, spec));
+      if (spec.hooks) {
+        std::string state = StateJson(rec, "creating", pid);
+        TRY(RunHooks(spec.hooks->prestart, "prestart", state));
+        TRY(RunHooks(spec.hooks->create_runtime, "createRuntime", state));
+      }
+      TRY(SendToInit(sock, SyncType::kHooksDone));
+    } else if (msg->type == SyncType::kSeccompFd) {
+      const auto& sc = *spec.linux->seccomp;
+      TRY(SendSeccompListener(sc.listener_path, sc.listener_metadata, msg->fd.get(), pid,
+                              StateJson(rec, "creating", pid)));
+      TRY(SendToInit(sock, SyncType::kSeccompDone));
+    } else if (msg->type == SyncType::kPty) {
+      TRY(HandOverPty(opts, std::move(msg->fd), msg->payload, pty_master));
+    }
+  }
 }
 
 }  // namespace
@@ -234,11 +326,17 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   init.preserve_fds = opts.preserve_fds;
   init.seccomp = filter ? &*filter : nullptr;
   init.hook_state = ToOciState(rec, "creating");
+  init.parent_suspended =
+      mode != Mode::kCreate && CanSuspendParent(spec, plan, filter ? &*filter : nullptr);
+  if (init.parent_suspended) {
+    init.join_cgroup = [&] { return mgr->Apply(0); };  // 0: the writing process itself
+    init.apply_resources = [&] { return ApplyResources(*mgr, spec); };
+  }
 
   // Create the cgroup directories now: the init bind-mounts them while the parent attaches it.
   TRY_CTX(mgr->Apply(-1), "cgroup");
-  CpuPin pin;
-  init.restore_affinity = pin.saved();
+  std::optional<CpuPin> pin;  // only while messages go back and forth (see CpuPin)
+  if (!init.parent_suspended) init.restore_affinity = pin.emplace().saved();
   base::ScopeGuard remove_cgroup([&] { (void)mgr->Destroy(); });
   for (auto& j : plan.joins) {
     if (j.flag == CLONE_NEWPID && ::setns(j.fd.get(), CLONE_NEWPID) != 0)
@@ -250,7 +348,10 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   // On pure v2 the child is born in its cgroup (clone3 CLONE_INTO_CGROUP) and needs no move.
   bool in_cgroup = false;
   pid_t pid = -1;
-  if (layout.mode == cgroup::CgroupMode::kV2) {
+  if (init.parent_suspended) {
+    pid = TRY(sys::CloneVfork(plan.new_flags, &InitEntry, &init));
+    in_cgroup = true;  // it joined by itself
+  } else if (layout.mode == cgroup::CgroupMode::kV2) {
     auto paths = mgr->Paths();
     if (auto it = paths.find(cgroup::kUnifiedKey); it != paths.end()) {
       if (auto cg = sys::Open(it->second, O_PATH | O_DIRECTORY)) {
@@ -261,7 +362,7 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
       }
     }
   }
-  if (!in_cgroup) pid = TRY(sys::CloneProcess(plan.new_flags));
+  if (pid < 0) pid = TRY(sys::CloneProcess(plan.new_flags));
   if (pid == 0) {
     parent_sock.Reset();
     linux::RunInit(init);
@@ -273,56 +374,24 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
     (void)sys::WaitPid(pid);
   });
   rec.pid = pid;
-
-  if (plan.HasNew(CLONE_NEWUSER)) {
-    TRY(sys::WriteExisting(fmt::format("/proc/{}/uid_map", pid),
-                           MappingText(spec.linux->uid_mappings)));
-    TRY(sys::WriteExisting(fmt::format("/proc/{}/gid_map", pid),
-                           MappingText(spec.linux->gid_mappings)));
-  }
-  if (proc.oom_score_adj)
-    TRY(sys::WriteExisting(fmt::format("/proc/{}/oom_score_adj", pid),
-                           std::to_string(*proc.oom_score_adj)));
-  TRY(SendSync(parent_sock.get(), SyncType::kGo, std::to_string(pid)));
-  // Recorded now, while the init builds its rootfs, rather than once it is ready: then nothing
-  // is left to write between "ready" and the start of `run`. The start time is fixed at clone.
-  rec.start_time = TRY(sys::ProcessStartTime(pid));
-  rec.created = base::NowRfc3339Nano();
-  TRY(store_.Save(rec, config_text));
-  if (!in_cgroup) TRY_CTX(mgr->Apply(pid), "cgroup");
-  TRY(SendToInit(parent_sock.get(), SyncType::kCgroupDone));
-
   Created out;
-  while (true) {
-    auto msg = RecvSync(parent_sock.get());
-    if (!msg) return Fail(Error::Internal("container init exited during setup"));
-    if (msg->type == SyncType::kError) return Fail(Error::Internal(msg->payload));
-    if (msg->type == SyncType::kReady) break;
-    if (msg->type == SyncType::kRunHooks) {
-      if (spec.linux && spec.linux->resources) {
-        oci::Resources resources = *spec.linux->resources;
-        AppendDefaultDeviceRules(resources.devices);
-        TRY_CTX(mgr->Set(resources), "cgroup");
-      }
-      if (spec.hooks) {
-        std::string state = StateJson(rec, "creating", pid);
-        TRY(RunHooks(spec.hooks->prestart, "prestart", state));
-        TRY(RunHooks(spec.hooks->create_runtime, "createRuntime", state));
-      }
-      TRY(SendToInit(parent_sock.get(), SyncType::kHooksDone));
-    } else if (msg->type == SyncType::kSeccompFd) {
-      const auto& sc = *spec.linux->seccomp;
-      TRY(SendSeccompListener(sc.listener_path, sc.listener_metadata, msg->fd.get(), pid,
-                              StateJson(rec, "creating", pid)));
-      TRY(SendToInit(parent_sock.get(), SyncType::kSeccompDone));
-    } else if (msg->type == SyncType::kPty) {
-      if (!opts.console_socket.empty()) {
-        auto sock = TRY_CTX(sys::ConnectUnix(opts.console_socket), "console socket");
-        TRY(sys::SendFd(sock.get(), msg->fd.get(), msg->payload));
-      } else {
-        out.pty_master = std::move(msg->fd);
-      }
+  if (init.parent_suspended) {
+    // Back from the clone, the init has exec'd the container's process or exited; what it had
+    // to say is queued on the socket, whose other end is closed now either way.
+    while (auto msg = RecvSync(parent_sock.get())) {
+      if (msg->type == SyncType::kError) return Fail(Error::Internal(msg->payload));
+      if (msg->type == SyncType::kPty)
+        TRY(HandOverPty(opts, std::move(msg->fd), msg->payload, out.pty_master));
     }
+    if (!init.exec_started) return Fail(Error::Internal("container init exited during setup"));
+    // The process may have run and exited already: its start time stays readable until reaped.
+    rec.start_time = TRY(sys::ProcessStartTime(pid, /*even_if_exited=*/true));
+    rec.created = base::NowRfc3339Nano();
+    TRY(store_.Save(rec, config_text));
+    out.started = true;
+  } else {
+    TRY(DriveInit(opts, spec, plan, *mgr, in_cgroup, parent_sock.get(), store_, rec, config_text,
+                  out.pty_master));
   }
   TRY(WritePidFile(opts.pid_file, pid));
   kill_child.Dismiss();
@@ -340,6 +409,21 @@ base::Status Runtime::Create(const CreateOptions& options) {
   return {};
 }
 
+base::Status Runtime::StartCreated(Created& created) {
+  if (!created.started) {
+    TRY(SendToInit(created.sync.get(), SyncType::kStart));
+    // The socket closes on a successful execve (CLOEXEC); a message here is an exec error.
+    auto msg = RecvSync(created.sync.get());
+    if (msg && msg->type == SyncType::kError) {
+      (void)sys::WaitPid(created.pid);
+      (void)Destroy(created.record, &created.spec);
+      return Fail(Error::Internal(msg->payload));
+    }
+  }
+  created.sync.Reset();
+  return {};
+}
+
 base::Result<int> Runtime::Run(const CreateOptions& options, bool detach, bool keep) {
   sigset_t forwarded;
   if (!detach) forwarded = BlockForwardedSignals();
@@ -348,15 +432,7 @@ base::Result<int> Runtime::Run(const CreateOptions& options, bool detach, bool k
     if (!detach) RestoreSignals();
     return Fail(std::move(created).error());
   }
-  TRY(SendToInit(created->sync.get(), SyncType::kStart));
-  // The socket closes on a successful execve (CLOEXEC); a message here is an exec error.
-  auto msg = RecvSync(created->sync.get());
-  if (msg && msg->type == SyncType::kError) {
-    (void)sys::WaitPid(created->pid);
-    (void)Destroy(created->record, &created->spec);
-    return Fail(Error::Internal(msg->payload));
-  }
-  created->sync.Reset();
+  TRY(StartCreated(*created));
   if (created->spec.hooks && !created->spec.hooks->poststart.empty()) {
     auto st = RunHooks(created->spec.hooks->poststart, "poststart",
                        StateJson(created->record, "running", created->pid));
@@ -377,15 +453,7 @@ base::Result<int> Runtime::Run(const CreateOptions& options, bool detach, bool k
 
 base::Result<Launched> Runtime::Launch(const CreateOptions& options) {
   auto created = TRY(CreateContainer(options, Mode::kLaunch));
-  TRY(SendToInit(created.sync.get(), SyncType::kStart));
-  // The socket closes on a successful execve (CLOEXEC); a message here is an exec error.
-  auto msg = RecvSync(created.sync.get());
-  created.sync.Reset();
-  if (msg && msg->type == SyncType::kError) {
-    (void)sys::WaitPid(created.pid);
-    (void)Destroy(created.record, &created.spec);
-    return Fail(Error::Internal(msg->payload));
-  }
+  TRY(StartCreated(created));
   if (created.spec.hooks && !created.spec.hooks->poststart.empty()) {
     auto st = RunHooks(created.spec.hooks->poststart, "poststart",
                        StateJson(created.record, "running", created.pid));

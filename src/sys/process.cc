@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +46,23 @@ base::Result<pid_t> CloneProcessInto(unsigned long flags, int cgroup_fd) {
   return static_cast<pid_t>(pid);
 }
 
+base::Result<pid_t> CloneVfork(unsigned long flags, int (*fn)(void*), void* arg) {
+  // Only the pages the child touches are ever backed; the lowest page is a guard.
+  constexpr size_t kStack = 1 << 20;
+  constexpr size_t kGuard = 4096;
+  void* mem = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (mem == MAP_FAILED) return Fail(Error::FromErrno(errno, "mmap a stack for the child"));
+  (void)::mprotect(mem, kGuard, PROT_NONE);
+  char* top = static_cast<char*>(mem) + kStack;
+  int pid = ::clone(fn, top, static_cast<int>(flags | CLONE_VM | CLONE_VFORK | SIGCHLD), arg);
+  int err = errno;
+  // Back here the child has exec'd or exited: its stack is ours again.
+  ::munmap(mem, kStack);
+  if (pid < 0) return Fail(Error::FromErrno(err, fmt::format("clone (flags {:#x}, vfork)", flags)));
+  return static_cast<pid_t>(pid);
+}
+
 base::Result<int> WaitPid(pid_t pid, int options) {
   int status = 0;
   while (true) {
@@ -59,7 +78,7 @@ int ExitCodeFromWaitStatus(int status) {
   return 255;
 }
 
-base::Result<uint64_t> ProcessStartTime(pid_t pid) {
+base::Result<uint64_t> ProcessStartTime(pid_t pid, bool even_if_exited) {
   auto text = ReadFile(fmt::format("/proc/{}/stat", pid));
   if (!text) return Fail(Error::NotFound(fmt::format("process {} not found", pid)));
   // comm may contain spaces and parens: fields start after the last ')'.
@@ -68,7 +87,7 @@ base::Result<uint64_t> ProcessStartTime(pid_t pid) {
   auto fields = base::SplitNonEmpty(std::string_view(*text).substr(close + 2), ' ');
   // fields[0] is state (field 3); start time is field 22 -> index 19.
   if (fields.size() < 20) return Fail(Error::Internal("short /proc stat"));
-  if (fields[0] == "Z" || fields[0] == "X")
+  if (!even_if_exited && (fields[0] == "Z" || fields[0] == "X"))
     return Fail(Error::NotFound(fmt::format("process {} is a zombie", pid)));
   auto v = base::ParseUint(fields[19]);
   if (!v) return Fail(Error::Internal("bad start time in /proc stat"));

@@ -21,12 +21,23 @@ base::Result<pid_t> CloneProcess(unsigned long flags);
 // cgroup_threadgroup_rwsem and its RCU grace period. Fails with the kernel's errno (ENOSYS,
 // EINVAL on old kernels or v1 fds) so callers can fall back.
 base::Result<pid_t> CloneProcessInto(unsigned long flags, int cgroup_fd);
+// vfork-style clone with extra CLONE_* flags: the child runs fn(arg) on a stack of its own, in
+// this process's memory (CLONE_VM), and the caller is suspended until the child execs or exits
+// (CLONE_VFORK); then this returns the child's pid. Nothing is copied or torn down: on the
+// reference VM, where every page touched in a fresh address space costs tens of microseconds,
+// that is ~1 ms less than CloneProcess before the child even starts its work.
+// The contract: the caller is single-threaded (nothing else can run on the shared memory); fn
+// never returns into the caller's frames (it execs or _exits; returning ends the child with
+// its result as exit status); what fn changes in memory the caller sees afterwards.
+// The unshare/setns of a user namespace fails in such a child (the kernel wants a private mm).
+base::Result<pid_t> CloneVfork(unsigned long flags, int (*fn)(void*), void* arg);
 // Waits for pid (retrying EINTR); returns the raw wait status.
 base::Result<int> WaitPid(pid_t pid, int options = 0);
 // Shell-style exit code: status for a normal exit, 128+signal for a kill.
 int ExitCodeFromWaitStatus(int status);
-// Field 22 of /proc/<pid>/stat (clock ticks since boot); NotFound if the process is gone.
-base::Result<uint64_t> ProcessStartTime(pid_t pid);
+// Field 22 of /proc/<pid>/stat (clock ticks since boot); NotFound if the process is gone (or
+// has exited and awaits its reaper, unless even_if_exited).
+base::Result<uint64_t> ProcessStartTime(pid_t pid, bool even_if_exited = false);
 // True if pid exists, is not a zombie, and (when start_time != 0) started at start_time.
 bool ProcessAlive(pid_t pid, uint64_t start_time);
 // "TERM", "SIGTERM", "15", "sigkill" -> number. InvalidArgument for junk.

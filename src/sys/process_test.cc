@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sys/file.h"
@@ -32,6 +33,52 @@ TEST(ProcessTest, CloneWaitAndLiveness) {
   ASSERT_TRUE(self);
   EXPECT_TRUE(ProcessAlive(getpid(), *self));
   EXPECT_FALSE(ProcessAlive(getpid(), *self + 1));
+}
+
+struct VforkProbe {
+  int written = 0;
+  bool before_exec = false;
+};
+
+// The child runs in our memory while we wait: what it writes is there when CloneVfork returns.
+TEST(ProcessTest, CloneVforkSharesMemoryAndWaitsForExit) {
+  VforkProbe probe;
+  auto pid = CloneVfork(
+      0,
+      [](void* arg) -> int {
+        static_cast<VforkProbe*>(arg)->written = 42;
+        _exit(9);
+      },
+      &probe);
+  ASSERT_TRUE(pid) << pid.error().message();
+  EXPECT_EQ(probe.written, 42);
+  auto st = WaitPid(*pid);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(ExitCodeFromWaitStatus(*st), 9);
+}
+
+// CloneVfork returns once the child has exec'd; a child that has already exited keeps a start
+// time that only even_if_exited reads.
+TEST(ProcessTest, CloneVforkReturnsAtExecAndExitedStartTime) {
+  VforkProbe probe;
+  auto pid = CloneVfork(
+      0,
+      [](void* arg) -> int {
+        static_cast<VforkProbe*>(arg)->before_exec = true;
+        char* argv[] = {const_cast<char*>("true"), nullptr};
+        char* envp[] = {nullptr};
+        execve("/bin/true", argv, envp);
+        _exit(127);
+      },
+      &probe);
+  ASSERT_TRUE(pid) << pid.error().message();
+  EXPECT_TRUE(probe.before_exec);
+  siginfo_t info = {};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(*pid), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_EQ(info.si_status, 0);
+  EXPECT_FALSE(ProcessStartTime(*pid));
+  EXPECT_TRUE(ProcessStartTime(*pid, /*even_if_exited=*/true));
+  ASSERT_TRUE(WaitPid(*pid));
 }
 
 // Uses this host's cgroup2 mount (pure v2, or the unified hierarchy of a hybrid host).

@@ -87,6 +87,39 @@ host_hook() {
     "poststart: pid"
 }
 
+@test "hooks: run with prestart and poststart hooks (the init waits for prestart)" {
+  mkdir "$TESTDIR/hooks"
+  local h
+  for h in prestart poststart poststop; do
+    cfg '.hooks[$n] = [$h]' --arg n "$h" --argjson h "$(host_hook "$h")"
+  done
+  set_args true
+  run run_fg
+  assert_success
+  assert_eq "$(cat "$TESTDIR/hooks/order" | tr '\n' ' ')" "prestart poststart poststop " \
+    "hook order"
+  assert_match "$(jq -r .pid "$TESTDIR/hooks/prestart.json")" '^[1-9][0-9]*$' "prestart: pid"
+  assert_eq "$(jq -r .status "$TESTDIR/hooks/poststart.json")" running "poststart: status"
+  assert_no_state "$CID"
+}
+
+@test "hooks: run with only poststart/poststop hooks (the init does not wait)" {
+  mkdir "$TESTDIR/hooks"
+  local h
+  for h in poststart poststop; do
+    cfg '.hooks[$n] = [$h]' --arg n "$h" --argjson h "$(host_hook "$h")"
+  done
+  set_args sleep 3600
+  run run_ctr_d
+  assert_success
+  retry 50 0.1 test -s "$TESTDIR/hooks/poststart.json"
+  assert_eq "$(jq -r .status "$TESTDIR/hooks/poststart.json")" running "poststart: status"
+  assert_eq "$(jq -r .pid "$TESTDIR/hooks/poststart.json")" "$(cat "$TESTDIR/$CID.pid")" \
+    "poststart: pid"
+  rt delete --force "$CID"
+  assert_eq "$(cat "$TESTDIR/hooks/order" | tr '\n' ' ')" "poststart poststop " "hook order"
+}
+
 @test "hooks: a failing createRuntime hook fails create and leaves nothing behind" {
   cfg '.hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]'
   run --separate-stderr create_ctr

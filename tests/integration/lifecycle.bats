@@ -88,6 +88,60 @@ load helpers
   kill -0 "$(cat "$TESTDIR/$CID.pid")"
 }
 
+# `run` (no user namespace, no hook that waits on the init) sets the container up in one pass
+# while the runtime waits (runtime/linux/init.h, parent_suspended): what the init reports then
+# travels back after the fact. These pin that path's results.
+@test "run: a command that cannot be found fails naming it, with nothing left behind" {
+  set_args /bin/berth-no-such-command
+  run --separate-stderr run_fg
+  assert_failure
+  assert_match "$stderr" 'berth-no-such-command' stderr
+  assert_no_state "$CID"
+}
+
+@test "run: an execve the kernel refuses (not an executable format) fails, nothing left behind" {
+  printf 'not a program\n' >"$ROOTFS/bin/berth-not-exec"
+  chmod 755 "$ROOTFS/bin/berth-not-exec"
+  set_args /bin/berth-not-exec
+  run --separate-stderr run_fg
+  assert_failure
+  assert_match "$stderr" 'berth-not-exec' stderr
+  assert_match "$stderr" '[Ee]xec format error' "the kernel's error"
+  assert_no_state "$CID"
+}
+
+@test "run -d: state, pid file and cgroup are in place when run returns" {
+  set_args sleep 3600
+  run run_ctr_d
+  assert_success
+  local pid
+  pid=$(cat "$TESTDIR/$CID.pid")
+  assert_eq "$(ctr_pid "$CID")" "$pid" "state pid = pid file"
+  assert_eq "$(ctr_status "$CID")" running status
+  # The init put itself in the container's cgroups (memory and pids on v1, the one on v2).
+  local ctrl dir
+  for ctrl in memory pids; do
+    dir=$(cgroup_dir "$ctrl" "$pid") || continue
+    assert_match "$dir" "$CID" "$ctrl cgroup of the container process"
+  done
+}
+
+@test "run -d with process.terminal: the pty master arrives on --console-socket" {
+  cfg '.process.terminal = true'
+  set_cmd 'test -t 0 && test -t 1 && echo tty-ok'
+  local sock=$TESTDIR/tty.sock
+  python3 "$IT_DIR/recvtty.py" "$sock" "$TESTDIR/tty.out" 2>"$TESTDIR/recvtty.err" 3>&- &
+  local rpid=$!
+  kill_on_teardown "$rpid"
+  retry 50 0.1 test -S "$sock"
+  run run_ctr_d "$CID" --console-socket "$sock"
+  assert_success
+  local rc=0
+  wait "$rpid" || rc=$?
+  assert_eq "$rc" 0 "recvtty exit status ($(cat "$TESTDIR/recvtty.err"))"
+  assert_match "$(tr -d '\r' <"$TESTDIR/tty.out")" 'tty-ok' "terminal output"
+}
+
 @test "kill: default signal is SIGTERM" {
   set_cmd 'trap "echo got-TERM; exit 0" TERM; echo ready; while :; do sleep 0.1; done'
   run_ctr_d

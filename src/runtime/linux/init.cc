@@ -140,8 +140,10 @@ base::Status Init(InitConfig& c) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  auto go = TRY(ExpectSync(c.sync_fd, SyncType::kGo));
-  if (auto host_pid = base::ParseInt(go.payload)) c.hook_state.pid = static_cast<int>(*host_pid);
+  if (!c.parent_suspended) {
+    auto go = TRY(ExpectSync(c.sync_fd, SyncType::kGo));
+    if (auto host_pid = base::ParseInt(go.payload)) c.hook_state.pid = static_cast<int>(*host_pid);
+  }
   auto hook_state = [&](const char* status) {
     c.hook_state.status = status;
     return oci::SerializeState(c.hook_state);
@@ -155,21 +157,29 @@ base::Status Init(InitConfig& c) {
   // A new network namespace gets a working loopback, as runc's does (and Docker's
   // `--network none`); the kernel creates lo down.
   if (!c.exec_mode && c.namespaces->HasNew(CLONE_NEWNET)) TRY(BringLoopbackUp());
-  // The parent joins us to our cgroup while we build the rootfs: the first write to
-  // cgroup.procs waits for an RCU grace period (cgroup_threadgroup_rwsem), ~10 ms here, so
-  // overlapping it with the mounts hides most of it. A cgroup2 mount in a new cgroup namespace
-  // must see the namespace, so that case waits first.
+  if (c.parent_suspended && proc.oom_score_adj)
+    TRY(sys::WriteExisting("/proc/self/oom_score_adj", std::to_string(*proc.oom_score_adj)));
+  // A parent that is not suspended joins us to our cgroup while we build the rootfs: on older
+  // kernels the first write to cgroup.procs waits for an RCU grace period
+  // (cgroup_threadgroup_rwsem), and overlapping it with the mounts hides most of it. A cgroup2
+  // mount in a new cgroup namespace must see the namespace, so that case waits first.
   bool cgroup_joined = false;
   auto join_cgroup = [&]() -> base::Status {
     if (cgroup_joined) return {};
     cgroup_joined = true;
-    TRY(ExpectSync(c.sync_fd, SyncType::kCgroupDone));
+    if (c.parent_suspended)
+      TRY(c.join_cgroup());
+    else
+      TRY(ExpectSync(c.sync_fd, SyncType::kCgroupDone));
     // A new cgroup namespace roots at the cgroup we were just put in.
     if (c.namespaces->new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0)
       return Fail(Error::FromErrno(errno, "unshare cgroup namespace"));
     return {};
   };
-  if (!c.exec_mode && c.rootfs.cgroup.v2 && c.namespaces->new_cgroup) TRY(join_cgroup());
+  // Without a parent to overlap with, join at once: the rootfs work is then charged to the
+  // container, as with CLONE_INTO_CGROUP.
+  if (!c.exec_mode && (c.parent_suspended || (c.rootfs.cgroup.v2 && c.namespaces->new_cgroup)))
+    TRY(join_cgroup());
 
   if (!c.exec_mode) {
     if (c.namespaces->HasNew(CLONE_NEWUTS)) {
@@ -185,8 +195,12 @@ base::Status Init(InitConfig& c) {
     TRY(join_cgroup());
     // Limits are applied only now: device rules that deny mknod must not race the /dev setup
     // above. The parent also runs prestart/createRuntime hooks at this point.
-    TRY(SendSync(c.sync_fd, SyncType::kRunHooks));
-    TRY(ExpectSync(c.sync_fd, SyncType::kHooksDone));
+    if (c.parent_suspended) {
+      TRY(c.apply_resources());
+    } else {
+      TRY(SendSync(c.sync_fd, SyncType::kRunHooks));
+      TRY(ExpectSync(c.sync_fd, SyncType::kHooksDone));
+    }
     if (spec.hooks && !spec.hooks->create_container.empty())
       TRY(RunHooks(spec.hooks->create_container, "createContainer", hook_state("creating")));
     if (c.namespaces->Has(CLONE_NEWNS)) TRY(EnterRootfs(c.rootfs, c.no_pivot));
@@ -226,13 +240,18 @@ base::Status Init(InitConfig& c) {
   TRY(ApplyUserAndCapabilities(proc));
 
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  TRY(SendSync(c.sync_fd, SyncType::kReady));
-  if (c.wait_for_start) TRY(WaitForStart(c));
+  if (!c.parent_suspended) {
+    TRY(SendSync(c.sync_fd, SyncType::kReady));
+    if (c.wait_for_start) TRY(WaitForStart(c));
+  }
   if (spec.hooks && !spec.hooks->start_container.empty() && !c.exec_mode)
     TRY(RunHooks(spec.hooks->start_container, "startContainer", hook_state("created")));
   ResetSignalDispositions();
   if (c.seccomp && !early_seccomp) TRY(LoadSeccomp(*c.seccomp));
-  return Exec(path, proc.args, env);
+  c.exec_started = true;
+  auto st = Exec(path, proc.args, env);
+  c.exec_started = false;
+  return st;
 }
 
 }  // namespace

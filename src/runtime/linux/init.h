@@ -1,11 +1,13 @@
 // The container init: the code a freshly cloned child runs, in the runtime's single-threaded
 // process, between clone() and execve() of the container's command. No re-exec of the runtime
-// binary happens in between. It talks to the parent over the sync socket (runtime/sync.h) and
-// never returns: it execs or reports an error and exits.
+// binary happens in between. It talks to the parent over the sync socket (runtime/sync.h), or,
+// when the parent is suspended until it execs (InitConfig::parent_suspended), does the parent's
+// part itself; either way it never returns: it execs or reports an error and exits.
 #pragma once
 
 #include <sched.h>
 
+#include <functional>
 #include <string>
 
 #include "oci/runtime_config.h"
@@ -31,6 +33,17 @@ struct InitConfig {
   // the init it clones) to one CPU while the two exchange their setup messages (see
   // PinToCurrentCpu). Null: leave the affinity alone.
   const cpu_set_t* restore_affinity = nullptr;
+  // The parent is suspended until this init execs or exits (sys::CloneVfork: the init runs in
+  // the parent's memory): no message can be answered, so the init does the parent's part of
+  // the setup itself with the two steps below, skips Go/Ready/Start, and leaves what it has to
+  // say (a pty master, an error) queued on sync_fd. Only for `run`/launch without user
+  // namespaces, hooks that need the init to wait, or a seccomp listener.
+  bool parent_suspended = false;
+  std::function<base::Status()> join_cgroup;      // moves this process into its cgroup(s)
+  std::function<base::Status()> apply_resources;  // writes linux.resources
+  // Set just before the container's execve and cleared if it fails: how the resumed parent
+  // tells an exec from an exit (both close sync_fd).
+  bool exec_started = false;
   // State passed to createContainer/startContainer hooks; the pid (as seen from the host) comes
   // with the Go message, since inside a new pid namespace the init only knows itself as 1.
   oci::State hook_state;
