@@ -237,6 +237,23 @@ cgroup_dir() {
 # cgroup_v2: the host is unified (pure cgroup v2).
 cgroup_v2() { [[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]]; }
 
+# recvtty_start: the console-socket receiver (recvtty.py) on $TESTDIR/tty.sock, in the
+# background ($RECVTTY_PID, killed at teardown), writing what the pty shows to $TESTDIR/tty.out;
+# returns once the socket exists. recvtty_wait: waits for it to end (it does when the container's
+# last slave fd closes) and fails the test if it failed.
+recvtty_start() {
+  python3 "$IT_DIR/recvtty.py" "$TESTDIR/tty.sock" "$TESTDIR/tty.out" \
+    2>"$TESTDIR/recvtty.err" 3>&- &
+  RECVTTY_PID=$!
+  kill_on_teardown "$RECVTTY_PID"
+  retry 50 0.1 test -S "$TESTDIR/tty.sock"
+}
+recvtty_wait() {
+  local rc=0
+  wait "$RECVTTY_PID" || rc=$?
+  assert_eq "$rc" 0 "recvtty exit status ($(cat "$TESTDIR/recvtty.err"))"
+}
+
 # sha256 FILE
 sha256() { sha256sum "$1" | cut -d' ' -f1; }
 

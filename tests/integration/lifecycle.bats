@@ -129,16 +129,10 @@ load helpers
 @test "run -d with process.terminal: the pty master arrives on --console-socket" {
   cfg '.process.terminal = true'
   set_cmd 'test -t 0 && test -t 1 && echo tty-ok'
-  local sock=$TESTDIR/tty.sock
-  python3 "$IT_DIR/recvtty.py" "$sock" "$TESTDIR/tty.out" 2>"$TESTDIR/recvtty.err" 3>&- &
-  local rpid=$!
-  kill_on_teardown "$rpid"
-  retry 50 0.1 test -S "$sock"
-  run run_ctr_d "$CID" --console-socket "$sock"
+  recvtty_start
+  run run_ctr_d "$CID" --console-socket "$TESTDIR/tty.sock"
   assert_success
-  local rc=0
-  wait "$rpid" || rc=$?
-  assert_eq "$rc" 0 "recvtty exit status ($(cat "$TESTDIR/recvtty.err"))"
+  recvtty_wait
   assert_match "$(tr -d '\r' <"$TESTDIR/tty.out")" 'tty-ok' "terminal output"
 }
 

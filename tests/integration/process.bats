@@ -180,19 +180,12 @@ load helpers
 @test "process.terminal: the pty master arrives on --console-socket and is the process's tty" {
   cfg '.process.terminal = true'
   set_cmd 'test -t 0 && test -t 1 && test -t 2 && echo tty-ok; tty; stty size'
-  local sock=$TESTDIR/tty.sock
-  python3 "$IT_DIR/recvtty.py" "$sock" "$TESTDIR/tty.out" 2>"$TESTDIR/recvtty.err" 3>&- &
-  local rpid=$!
-  kill_on_teardown "$rpid"
-  retry 50 0.1 test -S "$sock"
-  run create_ctr "$CID" --console-socket "$sock"
+  recvtty_start
+  run create_ctr "$CID" --console-socket "$TESTDIR/tty.sock"
   assert_success
   run rt start "$CID"
   assert_success
-  # recvtty exits when the container's last slave fd closes.
-  local rc=0
-  wait "$rpid" || rc=$?
-  assert_eq "$rc" 0 "recvtty exit status ($(cat "$TESTDIR/recvtty.err"))"
+  recvtty_wait
   local out
   out=$(tr -d '\r' <"$TESTDIR/tty.out")
   assert_match "$out" 'tty-ok' "terminal output"
