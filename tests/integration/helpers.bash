@@ -202,6 +202,8 @@ retry() {
 }
 
 # ctr_status ID: prints .status from `state`.
+# exited_or_zombie PID: the process is gone or waits to be reaped.
+exited_or_zombie() { [[ ! -e /proc/$1/stat || $(awk '{print $3}' "/proc/$1/stat") == Z ]]; }
 ctr_status() { rt state "$1" 2>/dev/null | jq -r .status; }
 ctr_pid() { rt state "$1" | jq -r .pid; }
 

@@ -69,6 +69,24 @@ load helpers
   assert_eq "$rc" 137 "exit status of run"
 }
 
+@test "run: a signal sent to the foreground runtime is forwarded to the container's process" {
+  # pid 1 of a pid namespace gets only the signals it handles: the trap makes TERM one of them.
+  set_cmd 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
+  "$RUNTIME" --root "$STATE_ROOT" run --bundle "$BUNDLE" "$CID" </dev/null \
+    >"$TESTDIR/fg.out" 2>&1 3>&- &
+  local fg=$! rc=0
+  kill_on_teardown "$fg"
+  wait_status "$CID" running
+  retry 50 0.1 grep -q ready "$TESTDIR/fg.out"
+  kill -TERM "$fg"
+  # Not forwarded, it would stay blocked in the runtime: fail instead of hanging in `wait`.
+  retry 100 0.1 exited_or_zombie "$fg" || fail "run still running 10 s after SIGTERM"
+  wait "$fg" || rc=$?
+  assert_eq "$rc" 7 "exit status of run"
+  assert_match "$(cat "$TESTDIR/fg.out")" 'got-term' "the container's output"
+  assert_no_state "$CID"
+}
+
 @test "run: 100 back-to-back runs all succeed (races in setup show up as rare failures)" {
   set_args true
   local i failures=0 err=""
