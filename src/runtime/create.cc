@@ -345,12 +345,12 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
   // Non-dumpable is inherited by the child and kept until its execve: processes already in the
   // container cannot open /proc/<init>/exe (the runtime binary) meanwhile (CVE-2019-5736).
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  // On pure v2 the child is born in its cgroup (clone3 CLONE_INTO_CGROUP) and needs no move.
+  // A suspended parent's init joins its cgroup by itself. Otherwise, on pure v2 the child is
+  // born in its cgroup (clone3 CLONE_INTO_CGROUP) and needs no move.
   bool in_cgroup = false;
   pid_t pid = -1;
   if (init.parent_suspended) {
     pid = TRY(sys::CloneVfork(plan.new_flags, &InitEntry, &init));
-    in_cgroup = true;  // it joined by itself
   } else if (layout.mode == cgroup::CgroupMode::kV2) {
     auto paths = mgr->Paths();
     if (auto it = paths.find(cgroup::kUnifiedKey); it != paths.end()) {
