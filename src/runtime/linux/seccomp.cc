@@ -421,8 +421,10 @@ Result<CompiledFilter> CompileSeccomp(const oci::Seccomp& profile) {
   }
   TRY(SetFlagAttributes(f.ctx, profile));
   // libseccomp's binary-tree layout: far shorter runs for big profiles. libseccomp <= 2.5.4
-  // misbehaves with it on tiny ones, hence runc's threshold.
-  if (profile.syscalls.size() > 32) seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  // misbehaves with it on tiny ones, hence runc's threshold (runc counts syscall names).
+  size_t names = 0;
+  for (const auto& entry : profile.syscalls) names += entry.names.size();
+  if (names > 32) seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 
   for (size_t i = 0; i < profile.syscalls.size(); ++i) {
     const auto& entry = profile.syscalls[i];
@@ -492,7 +494,7 @@ Result<CompiledFilter> CompileSeccomp(const oci::Seccomp& profile) {
 
 std::string SeccompCacheKey(const oci::Seccomp& profile) {
   std::string s;
-  AppendField(s, "berth-seccomp-cache-v1");
+  AppendField(s, "berth-seccomp-cache-v2");
   const scmp_version* v = seccomp_version();
   AppendField(s, fmt::format("libseccomp {}.{}.{}", v->major, v->minor, v->micro));
   // libseccomp probes the kernel (API level) when it builds a program.

@@ -4,8 +4,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
+#include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -15,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -379,6 +382,75 @@ TEST(SeccompTest, UnknownSyscallNamesAreSkipped) {
   auto o = RunFiltered(MustCompile(p), [](Values& v) { v[0] = Sys(SYS_getpid); });
   ExpectExitedCleanly(o);
   EXPECT_GT(o.values[0], 0);
+}
+
+// How many instructions the program runs for syscall nr on x86_64 with all arguments 0: the
+// classic-BPF subset libseccomp emits (loads from seccomp_data, jumps, ret). 0 if the program
+// leaves that subset or runs off its end.
+size_t StepsFor(const std::vector<sock_filter>& prog, uint32_t nr) {
+  uint32_t acc = 0;
+  for (size_t pc = 0, steps = 1; pc < prog.size(); ++steps) {
+    const sock_filter& in = prog[pc];
+    switch (in.code) {
+      case BPF_LD | BPF_W | BPF_ABS:
+        acc = in.k == 0 ? nr : in.k == 4 ? AUDIT_ARCH_X86_64 : 0;
+        ++pc;
+        break;
+      case BPF_JMP | BPF_JA | BPF_K:
+        pc += 1 + in.k;
+        break;
+      case BPF_JMP | BPF_JEQ | BPF_K:
+        pc += 1 + (acc == in.k ? in.jt : in.jf);
+        break;
+      case BPF_JMP | BPF_JGT | BPF_K:
+        pc += 1 + (acc > in.k ? in.jt : in.jf);
+        break;
+      case BPF_JMP | BPF_JGE | BPF_K:
+        pc += 1 + (acc >= in.k ? in.jt : in.jf);
+        break;
+      case BPF_JMP | BPF_JSET | BPF_K:
+        pc += 1 + ((acc & in.k) ? in.jt : in.jf);
+        break;
+      case BPF_RET | BPF_K:
+        return steps;
+      default:
+        return 0;
+    }
+  }
+  return 0;
+}
+
+// Big profiles name their syscalls in a few entries (Docker's has ~300 names in its first). A
+// linear program walks every name before the last one: each attached filter makes the kernel run
+// it for every syscall number (its action cache) and every syscall of the container runs it, so
+// such a profile must get libseccomp's binary-tree layout however its names are grouped.
+TEST(SeccompTest, ManyNamesInOneEntryUseTheOptimizedLayout) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "x86_64 only";
+#endif
+  auto p = Profile();
+  std::vector<std::string> names;
+  for (long nr = 0; nr < 300; ++nr) {
+    char* n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, static_cast<int>(nr));
+    if (n && nr != SYS_getppid) names.emplace_back(n);
+    free(n);
+  }
+  p.syscalls.push_back(Rule(names, "SCMP_ACT_ALLOW"));
+  CompiledFilter f = MustCompile(p);
+  size_t worst = 0;
+  for (uint32_t nr = 0; nr < 300; ++nr) {
+    size_t steps = StepsFor(f.program, nr);
+    ASSERT_GT(steps, 0u) << "syscall " << nr;
+    worst = std::max(worst, steps);
+  }
+  EXPECT_LT(worst, 40u) << "a linear program would take ~300 steps";
+  auto o = RunFiltered(f, [](Values& v) {
+    v[0] = Sys(SYS_getpid);
+    v[1] = Sys(SYS_getppid);
+  });
+  ExpectExitedCleanly(o);
+  EXPECT_GT(o.values[0], 0);
+  EXPECT_EQ(o.values[1], -EPERM);
 }
 
 TEST(SeccompTest, LargeProfileUsesTheOptimizedLayout) {
