@@ -88,28 +88,47 @@ void ContainerMonitor::Wake() {
 }
 
 void ContainerMonitor::Watch(const std::string& id) {
-  int pid = ReadShimPid(PathsOf(ctx_, id));
+  const Paths p = PathsOf(ctx_, id);
+  int pid = ReadShimPid(p);
   int fd = pid > 0 ? int(syscall(SYS_pidfd_open, pid, 0)) : -1;
-  std::lock_guard lock(mu_);
-  if (fd >= 0) {
-    struct epoll_event ev = {};
-    ev.events = EPOLLIN;
-    uint64_t key = next_key_++;
-    ev.data.u64 = key;
-    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0) {
-      watched_[key] = Watched{fd, id};
-      if (inotify_) {
-        int wd = inotify_add_watch(inotify_.get(), PathsOf(ctx_, id).state.c_str(),
-                                   IN_MOVED_TO | IN_ONLYDIR);
-        if (wd >= 0) dirs_[wd] = key;
+  uint64_t key = 0;
+  bool dir_watched = false;
+  {
+    std::lock_guard lock(mu_);
+    if (fd >= 0) {
+      struct epoll_event ev = {};
+      ev.events = EPOLLIN;
+      key = next_key_++;
+      ev.data.u64 = key;
+      if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0) {
+        watched_[key] = Watched{fd, id};
+        if (inotify_) {
+          int wd = inotify_add_watch(inotify_.get(), p.state.c_str(), IN_MOVED_TO | IN_ONLYDIR);
+          if (wd >= 0) dirs_[wd] = key;
+          dir_watched = wd >= 0;
+        }
+      } else {
+        close(fd);
+        fd = -1;
       }
+    }
+    if (fd < 0) {
+      // No shim (it finished already, or shim.pid was never written): an exit to handle now.
+      exited_.push_back(id);
+      Wake();
       return;
     }
-    close(fd);
   }
-  // No shim (it finished already, or shim.pid was never written): an exit to handle now.
-  exited_.push_back(id);
-  Wake();
+  // A short-lived container may have exited while its start was being recorded: exit.json was
+  // renamed before the watch above, and only the shim's own exit, after its cleanup, would
+  // tell. Handle such an exit now (Unwatch makes the later pidfd and inotify events non-events).
+  if (dir_watched && access((p.state + "/exit.json").c_str(), F_OK) == 0) {
+    if (std::string watched = Unwatch(key); !watched.empty()) {
+      std::lock_guard lock(mu_);
+      exited_.push_back(std::move(watched));
+      Wake();
+    }
+  }
 }
 
 std::string ContainerMonitor::Unwatch(uint64_t key) {

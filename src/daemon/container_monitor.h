@@ -36,7 +36,8 @@ class ContainerMonitor {
   void Stop();
 
   // Watches the shim of a container that was just started (reads <state>/shim.pid). A shim
-  // that is already gone is handled as an exit at once.
+  // that is already gone is handled as an exit at once, and so is an exit.json already renamed
+  // into the state dir (a container that ended while its start was being recorded).
   void Watch(const std::string& id);
   // Whether a restart of `id` by its policy is queued (it waits out the back-off).
   bool RestartPending(const std::string& id);

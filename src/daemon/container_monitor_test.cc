@@ -1,12 +1,19 @@
-// The pure parts of the container monitor and the event bus: restart decisions, back-off,
-// sequence cursors.
+// The container monitor and the event bus: restart decisions, back-off, sequence cursors, and an
+// exit that happened before its watch began.
 #include "daemon/container_monitor.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "daemon/container_internal.h"
+#include "daemon/container_store.h"
 #include "daemon/events.h"
 
 namespace berth::daemon {
@@ -42,6 +49,59 @@ TEST(ContainerMonitorTest, BackoffDoublesUpToAMinute) {
   EXPECT_EQ(ContainerMonitor::Backoff(3), 800ms);
   EXPECT_EQ(ContainerMonitor::Backoff(10), 60000ms);
   EXPECT_EQ(ContainerMonitor::Backoff(1000), 60000ms);
+}
+
+// A container that exits while its start is still being recorded has its exit.json renamed into
+// the state dir before Watch() adds its inotify watch. That exit must be handled at once, not
+// when the shim process ends after its cleanup (the stand-in shim here never ends by itself).
+TEST(ContainerMonitorTest, ExitRecordedBeforeTheWatchIsHandledAtOnce) {
+  char tmpl[] = "/tmp/berth-monitor-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto store = ContainerStore::Open(dir + "/d/containers");
+  ASSERT_TRUE(store) << store.error().message();
+  EventBus bus;
+  ContainerContext ctx;
+  ctx.containers = store->get();
+  ctx.exec_root = dir + "/e";
+  ctx.data_root = dir + "/d";
+  ctx.events = &bus;
+  ContainerRecord rec;
+  rec.id = std::string(64, 'a');
+  rec.name = "early";
+  rec.request = "{}";
+  rec.state.status = "running";
+  ASSERT_TRUE((*store)->Add(rec));
+
+  pid_t shim = fork();
+  if (shim == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(shim, 0);
+  const Paths p = PathsOf(&ctx, rec.id);
+  std::filesystem::create_directories(p.state);
+  std::ofstream(p.state + "/shim.pid") << shim << "\n";
+  std::ofstream(p.state + "/exit.json")
+      << R"({"exit_code":3,"signal":0,"oom_killed":false,"finished_at":"2026-12-05T00:00:00Z"})"
+      << "\n";
+
+  ContainerMonitor monitor(&ctx);
+  ASSERT_TRUE(monitor.Start());
+  uint64_t cursor = bus.Next();
+  monitor.Watch(rec.id);
+  std::string code;
+  for (auto until = std::chrono::steady_clock::now() + 10s;
+       code.empty() && std::chrono::steady_clock::now() < until;) {
+    for (const Event& e : bus.Read(&cursor, std::chrono::steady_clock::now() + 100ms))
+      if (e.action == "die" && e.id == rec.id) code = e.attributes.at("exitCode");
+  }
+  EXPECT_EQ(code, "3") << "no die event while the shim still runs";
+  EXPECT_EQ(kill(shim, 0), 0) << "the stand-in shim ended";
+  monitor.Stop();
+  kill(shim, SIGKILL);
+  waitpid(shim, nullptr, 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(EventBusTest, CursorSeesOnlyLaterEvents) {
