@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "oci/runtime_config.h"
 #include "shim/options.h"
 #include "shim/shim.h"
 #include "sys/file.h"
@@ -33,8 +34,39 @@ std::vector<std::string> DecodeAssignment(std::string_view record) {
   return args;
 }
 
+namespace {
+
+// An OCI config of the shape berthd writes (Docker's defaults, cut short).
+constexpr std::string_view kSampleConfig = R"({"ociVersion":"1.0.2","process":{"user":{"uid":0,
+"gid":0,"additionalGids":[0,1,2]},"args":["sh","-c","true"],"env":["PATH=/usr/bin:/bin","A=b"],
+"cwd":"/","capabilities":{"bounding":["CAP_CHOWN","CAP_KILL"],"effective":["CAP_CHOWN"],
+"permitted":["CAP_CHOWN"]},"rlimits":[{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}],
+"noNewPrivileges":false,"oomScoreAdj":0},"root":{"path":"rootfs","readonly":false},
+"hostname":"0123456789ab","mounts":[{"destination":"/proc","type":"proc","source":"proc",
+"options":["nosuid","noexec","nodev"]},{"destination":"/dev","type":"tmpfs","source":"tmpfs",
+"options":["nosuid","strictatime","mode=755","size=65536k"]},{"destination":"/etc/hosts",
+"type":"bind","source":"/var/lib/x/hosts","options":["rbind","rprivate"]}],"linux":{
+"resources":{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,
+"minor":3,"access":"rwm"}],"memory":{"limit":67108864},"cpu":{"shares":512},"pids":{"limit":
+100},"blockIO":{"weight":500}},"cgroupsPath":"/berth/0123456789ab","namespaces":[{"type":"pid"},
+{"type":"mount"},{"type":"network"}],"seccomp":{"defaultAction":"SCMP_ACT_ERRNO",
+"defaultErrnoRet":1,"architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[{"names":
+["accept","read","write"],"action":"SCMP_ACT_ALLOW"},{"names":["personality"],"action":
+"SCMP_ACT_ALLOW","args":[{"index":0,"value":8,"valueTwo":0,"op":"SCMP_CMP_EQ"}]}]},
+"maskedPaths":["/proc/kcore","/sys/firmware"],"readonlyPaths":["/proc/bus","/proc/sys"]}})";
+
+}  // namespace
+
+bool WarmUp() {
+  // While nobody waits for it: the first parse of a config in a process runs cold (its code and
+  // the heap it grows are touched for the first time: ~0.5 ms more than a later parse on the
+  // reference VM), and a start waits for this shim's parse.
+  return oci::ParseSpec(kSampleConfig).has_value();
+}
+
 int RunStandby() {
   int ready = Daemonize({kStandbyFd});
+  (void)WarmUp();
   // The spawner only waits for the daemon to exist: from here on, berthd talks to us on the
   // socket.
   (void)sys::WriteAll(ready, "ok\n");

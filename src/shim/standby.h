@@ -28,6 +28,10 @@ inline constexpr size_t kMaxAssignmentFds = 64;
 std::string EncodeAssignment(const std::vector<std::string>& args);
 std::vector<std::string> DecodeAssignment(std::string_view record);
 
+// What the standby does while it waits: parses a sample OCI config, so that the assigned
+// container's parse runs warm. True when the sample parsed (tests).
+bool WarmUp();
+
 // Runs the standby protocol on kStandbyFd; returns the process exit status.
 int RunStandby();
 

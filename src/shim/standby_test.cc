@@ -5,6 +5,8 @@
 namespace berth::shim {
 namespace {
 
+TEST(StandbyTest, WarmUpParsesItsSampleConfig) { EXPECT_TRUE(WarmUp()); }
+
 TEST(Assignment, RoundTripsArgumentsWithEmptyOnes) {
   std::vector<std::string> args = {"--id", "c1", "--log-path", "", "--tty"};
   std::string record = EncodeAssignment(args);
