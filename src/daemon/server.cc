@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "daemon/worker_pool.h"
 #include "sys/file.h"
 
 namespace berth::daemon {
@@ -65,6 +66,7 @@ struct Server::Impl {
   std::vector<std::weak_ptr<SessionBase>> sessions;  // guarded by mu
   int aside_threads = 0;                             // guarded by mu; see Session::RunAside
   std::condition_variable aside_done;
+  WorkerPool aside;  // runs Session::RunAside's work
 
   void Accept(Local::acceptor* acceptor);
   void AcceptTls(Tcp::acceptor* acceptor);
@@ -225,8 +227,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       std::lock_guard lock(server_->mu);
       ++server_->aside_threads;
     }
-    std::thread([self = this->shared_from_this(), impl = server_, res = std::move(res), version,
-                 keep_alive, work = asio::make_work_guard(server_->ioc)]() mutable {
+    // std::function needs a copyable callable: the response (move-only parts) rides in a
+    // shared_ptr.
+    auto held = std::make_shared<Response>(std::move(res));
+    server_->aside.Run([self = this->shared_from_this(), impl = server_, held, version, keep_alive,
+                        work = asio::make_work_guard(server_->ioc)]() mutable {
+      Response res = std::move(*held);
+      held.reset();
       if (res.deferred) res = res.deferred();
       bool ok = true;
       bool relayed = false;
@@ -257,7 +264,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       std::lock_guard lock(impl->mu);
       --impl->aside_threads;
       impl->aside_done.notify_all();
-    }).detach();
+    });
   }
 
   // Writes dockerd's upgrade answer by hand (Beast has no "101 UPGRADED" reason), then hands
@@ -625,6 +632,8 @@ void Server::Wait() {
   impl_->threads.clear();
   std::unique_lock lock(impl_->mu);
   impl_->aside_done.wait(lock, [this] { return impl_->aside_threads == 0; });
+  lock.unlock();
+  impl_->aside.Shutdown();
 }
 
 }  // namespace berth::daemon
