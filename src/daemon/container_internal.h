@@ -78,6 +78,10 @@ int ReadShimPid(const Paths& p);
 sys::UniqueFd OpenRunningShim(const Paths& p);
 // Waits up to `limit` for the shim behind `shim` (from OpenRunningShim) to exit.
 void WaitForShimExit(const sys::UniqueFd& shim, std::chrono::milliseconds limit);
+// Waits up to `limit` until the shim behind `shim` has finished with the container: it removed
+// <state>/shim.pid, its last step after the container's cgroups and runtime state (the process
+// itself may still be exiting), or it exited. Call it while the state dir is still in place.
+void WaitForShimCleanup(const Paths& p, const sys::UniqueFd& shim, std::chrono::milliseconds limit);
 
 // The contents of `path` resolved inside `rootfs` (symlinks cannot leave it); "" when absent.
 std::string ReadInRoot(const std::string& rootfs, const std::string& path);

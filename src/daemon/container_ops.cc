@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -261,6 +262,30 @@ void WaitForShimExit(const sys::UniqueFd& shim, std::chrono::milliseconds limit)
   }
 }
 
+void WaitForShimCleanup(const Paths& p, const sys::UniqueFd& shim,
+                        std::chrono::milliseconds limit) {
+  if (!shim) return;
+  // Without inotify (or the watch), the process's exit says the same, a little later.
+  sys::UniqueFd in(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!in || inotify_add_watch(in.get(), p.state.c_str(), IN_DELETE | IN_ONLYDIR) < 0)
+    return WaitForShimExit(shim, limit);
+  const std::string pid_file = p.state + "/shim.pid";
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (::access(pid_file.c_str(), F_OK) == 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    struct pollfd pfd[2] = {{shim.get(), POLLIN, 0}, {in.get(), POLLIN, 0}};
+    int n = ::poll(pfd, 2, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) return;
+    if (n > 0 && (pfd[0].revents & POLLIN)) return;  // the shim is gone
+    // Drain the events; whether shim.pid is among them is what access() tells.
+    alignas(struct inotify_event) char buf[4096];
+    while (::read(in.get(), buf, sizeof buf) > 0) {
+    }
+  }
+}
+
 json ParseRequestJson(const ContainerRecord& rec) {
   json body = json::parse(rec.request, nullptr, false);
   if (!body.is_object()) body = json::object();
@@ -335,13 +360,17 @@ base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) 
   if (auto st = ctx->images->snapshots->RemoveContainer(rec.id, !rec.auto_remove);
       !st && st.error().code() != base::ErrorCode::kNotFound)
     return st;
-  for (const std::string& dir : {ctx->exec_root + "/containers/" + rec.id, p.state, p.data}) {
+  auto discard = [&](const std::string& dir) {
     if (auto st = ctx->trash ? ctx->trash->Discard(dir) : sys::RemoveAll(dir); !st)
       base::LogWarn("remove {}: {}", dir, st.error().message());
-  }
+  };
+  discard(ctx->exec_root + "/containers/" + rec.id);
+  discard(p.data);
   ctx->attaches.Drop(rec.id);
   // Removed means its cgroups are gone too: those are the shim's last step after exit.json.
-  WaitForShimExit(shim, std::chrono::seconds(5));
+  // Waited for before its state dir goes, where the shim marks that step done.
+  WaitForShimCleanup(p, shim, std::chrono::seconds(5));
+  discard(p.state);
   ctx->containers->Remove(rec.id);
   PublishContainerEvent(ctx, rec, "destroy");
   base::LogInfo("removed container {}", rec.id);
