@@ -100,7 +100,7 @@ bench_berth() {
   start_n "${bdock[@]}"
   sleep "$settle"
   daemon_row berthd "with $n containers" "$berthd_pid" >>"$out"
-  supervisors berth-shim berth-shim "pidfiles:$work/b-exec/shim/*/shim.pid" >>"$out"
+  supervisors berth-shim berth-shim "pidfiles:$run_dir/b-exec/shim/*/shim.pid" >>"$out"
   eng_rm_all "${bdock[@]}"
   sleep "$settle"
   daemon_row berthd "after removing them" "$berthd_pid" >>"$out"
@@ -111,7 +111,7 @@ bench_docker() {
   eng_start_dockerd || return 0
   local ctd
   sleep "$settle"
-  ctd=$(cat "$work/d-exec/containerd/containerd.pid" 2>/dev/null || true)
+  ctd=$(cat "$run_dir/d-exec/containerd/containerd.pid" 2>/dev/null || true)
   daemon_row dockerd "idle after start" "$dockerd_pid" >>"$out"
   [[ -n $ctd ]] && daemon_row "  its containerd" "idle after start" "$ctd" >>"$out"
   eng_import dockerd
@@ -123,7 +123,7 @@ bench_docker() {
   daemon_row dockerd "with $n containers" "$dockerd_pid" >>"$out"
   [[ -n $ctd ]] && daemon_row "  its containerd" "with $n containers" "$ctd" >>"$out"
   # comm is cut to 15 characters: containerd-shim-runc-v2 -> containerd-shim
-  supervisors containerd-shim-runc-v2 containerd-shim "$work/d-exec/" >>"$out"
+  supervisors containerd-shim-runc-v2 containerd-shim "$run_dir/d-exec/" >>"$out"
   eng_rm_all "${ddock[@]}"
   sleep "$settle"
   daemon_row dockerd "after removing them" "$dockerd_pid" >>"$out"

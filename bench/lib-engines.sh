@@ -6,6 +6,8 @@
 #   podman   Debian podman 4.x, --root/--runroot/--tmpdir under the temp dir, cgroupfs manager,
 #            file events backend, CONTAINERS_CONF in the temp dir (default_ulimits = []: root here
 #            lacks CAP_SYS_RESOURCE, so podman's default nofile rlimit makes runc fail with EPERM)
+# Runtime state (exec roots, podman's runroot) is on a tmpfs below the temp dir, as /run is on a
+# systemd host (BENCH_EXEC_TMPFS=0: on disk with the rest).
 # All three get the same image: busybox:latest imported from a rootfs tarball of Debian's
 # busybox-static (the layout of tests/integration/make-bundle.sh).
 # The docker CLI is $DOCKER_CLI (default /usr/local/bin/docker, else the one on PATH) with
@@ -32,10 +34,21 @@ export DOCKER_CONFIG=$work/docker-config
 mkdir -p "$DOCKER_CONFIG"
 echo "{}" >"$DOCKER_CONFIG/config.json"  # podman reads it too (registry auth)
 
+# Runtime state (berthd's and dockerd's exec roots, podman's runroot) goes where the engines keep
+# it by default, /run, which is a tmpfs on every systemd host. This VM's /run is its root ext4
+# (no journal: each new inode scans past the recently deleted ones), and file operations there
+# cost every engine ~1 ms more per container. BENCH_EXEC_TMPFS=0 keeps that state on disk.
+run_dir=$work
+if [[ ${BENCH_EXEC_TMPFS:-1} == 1 ]]; then
+  mkdir -p "$work/r"
+  # Short on purpose, as $work: shim sockets live below it.
+  mount -t tmpfs -o mode=0755 tmpfs "$work/r" && run_dir=$work/r
+fi
+
 bdock=("$docker_cli" -H "unix://$work/b.sock")   # docker CLI -> berthd
 ddock=("$docker_cli" -H "unix://$work/d.sock")   # docker CLI -> dockerd 20.10
 bcli=("$berth_cli" -H "unix://$work/b.sock")     # berth CLI -> berthd
-pod=(podman --root "$work/p-root" --runroot "$work/p-run" --tmpdir "$work/p-tmp"
+pod=(podman --root "$work/p-root" --runroot "$run_dir/p-run" --tmpdir "$work/p-tmp"
   --cgroup-manager cgroupfs --events-backend file)
 
 berthd_pid=
@@ -102,7 +115,7 @@ eng_start_berthd() {
   [[ -x $berthd_bin ]] || { echo "note: $berthd_bin not built: berthd skipped" >&2; return 1; }
   [[ -x $docker_cli ]] || { echo "note: no docker CLI: berthd skipped" >&2; return 1; }
   echo '{}' >"$work/daemon.json"
-  "$berthd_bin" -H "unix://$work/b.sock" --data-root "$work/b-data" --exec-root "$work/b-exec" \
+  "$berthd_bin" -H "unix://$work/b.sock" --data-root "$work/b-data" --exec-root "$run_dir/b-exec" \
     --pidfile "$work/berthd.pid" --config-file "$work/daemon.json" >"$work/berthd.log" 2>&1 &
   berthd_pid=$!
   eng_wait_api "${bdock[@]}" && return 0
@@ -119,7 +132,7 @@ eng_start_dockerd() {
   # docker.io 20.10 starts its own containerd under --exec-root when none is given.
   local extra=()
   read -ra extra <<<"${BENCH_DOCKERD_ARGS:-}"  # e.g. --default-ulimit nofile=1024:1024
-  dockerd --data-root "$work/d-data" --exec-root "$work/d-exec" -H "unix://$work/d.sock" \
+  dockerd --data-root "$work/d-data" --exec-root "$run_dir/d-exec" -H "unix://$work/d.sock" \
     --pidfile "$work/dockerd.pid" --iptables=false --ip6tables=false --bridge=none \
     --ip-forward=false --ip-masq=false "${extra[@]}" >"$work/dockerd.log" 2>&1 &
   dockerd_pid=$!
@@ -168,7 +181,7 @@ eng_stop_berthd() {
   wait "$berthd_pid" 2>/dev/null || true
   berthd_pid=
   local p
-  for p in $(eng_pids_naming "$work/b-"); do
+  for p in $(eng_pids_naming "$work/b-") $(eng_pids_naming "$run_dir/b-"); do
     echo "note: leftover berth process $p: killed" >&2
     kill -9 "$p" 2>/dev/null || true
   done
@@ -193,7 +206,7 @@ eng_stop_dockerd() {
   wait "$dockerd_pid" 2>/dev/null || true
   dockerd_pid=
   local p
-  for p in $(eng_pids_naming "$work/d-"); do  # its containerd and shims, if any survived
+  for p in $(eng_pids_naming "$work/d-") $(eng_pids_naming "$run_dir/d-"); do  # containerd, shims
     echo "note: leftover docker process $p: stopped" >&2
     eng_stop_pid "$p" 5
   done
@@ -205,7 +218,7 @@ eng_stop_podman() {
   "${pod[@]}" system reset -f >/dev/null 2>&1 || true
   podman_used=0
   local p
-  for p in $(eng_pids_naming "$work/p-"); do  # conmon, if any survived
+  for p in $(eng_pids_naming "$work/p-") $(eng_pids_naming "$run_dir/p-"); do  # conmon
     echo "note: leftover podman process $p: killed" >&2
     kill -9 "$p" 2>/dev/null || true
   done
