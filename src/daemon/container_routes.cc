@@ -123,8 +123,9 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   rec.tty = cr.config.tty;
   rec.auto_remove = cr.host_config.auto_remove;
   Paths p = PathsOf(ctx, rec.id);
-  // A --rm container's files are not synced (ContainerRecord::auto_remove).
-  auto write_file = rec.auto_remove ? sys::WriteFileReplace : sys::WriteFileAtomic;
+  // A --rm container's files are not synced (ContainerRecord::auto_remove); they go into
+  // directories made here, so they are written in place.
+  auto write_file = rec.auto_remove ? sys::WriteNewFile : sys::WriteFileAtomic;
 
   // Everything below is undone on failure, so a refused create leaves nothing behind.
   bool snapshot = false;

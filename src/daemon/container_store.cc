@@ -104,7 +104,12 @@ base::Status ContainerStore::Add(const ContainerRecord& record) {
           record.name, id)));
   }
   TRY(sys::MkdirAll(Dir(record.id), 0710));
-  TRY(Persist(record));
+  // The first record of a --rm container goes in place (torn by a crash, it is skipped at the
+  // next start, as a torn replacement would be); later ones replace it.
+  if (record.auto_remove)
+    TRY(sys::WriteNewFile(Dir(record.id) + "/config.json", SerializeRecord(record), 0600));
+  else
+    TRY(Persist(record));
   records_[record.id] = record;
   return {};
 }

@@ -100,6 +100,15 @@ base::Status WriteFileReplace(const std::string& path, std::string_view data, mo
   return WriteAndRename(path, data, mode, false);
 }
 
+base::Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) {
+  auto fd = TRY(Open(path, O_WRONLY | O_CREAT | O_EXCL, mode));
+  if (auto st = WriteAll(fd.get(), data); !st) {
+    ::unlink(path.c_str());
+    return Fail(std::move(st).error().Context(fmt::format("write \"{}\"", path)));
+  }
+  return {};
+}
+
 base::Status MkdirAll(const std::string& path, mode_t mode) {
   if (path.empty()) return {};
   // The common case first: the parent exists (one mkdir), or the whole path does (one mkdir

@@ -18,6 +18,27 @@ TEST(PathTest, CleanPath) {
   EXPECT_EQ(CleanPath(""), "/");
 }
 
+TEST(FileTest, WriteNewFileCreatesOnlyWhatIsNotThere) {
+  char tmpl[] = "/tmp/berth-file-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  ASSERT_TRUE(WriteNewFile(dir + "/a", "hello\n", 0600));
+  EXPECT_EQ(ReadFile(dir + "/a").value_or(""), "hello\n");
+  struct stat st;
+  ASSERT_EQ(::stat((dir + "/a").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto again = WriteNewFile(dir + "/a", "other\n");
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message().find("File exists"), std::string::npos)
+      << again.error().message();
+  EXPECT_EQ(ReadFile(dir + "/a").value_or(""), "hello\n") << "an existing file was changed";
+  EXPECT_FALSE(WriteNewFile(dir + "/missing/b", "x"));
+  auto names = ListDir(dir);
+  ASSERT_TRUE(names);
+  EXPECT_EQ(names->size(), 1u) << "a temporary was left";
+  ASSERT_TRUE(RemoveAll(dir));
+}
+
 class RootTest : public ::testing::Test {
  protected:
   void SetUp() override {
