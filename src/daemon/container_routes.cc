@@ -28,6 +28,7 @@
 #include "daemon/exec_process.h"
 #include "daemon/query.h"
 #include "daemon/system_routes.h"
+#include "daemon/worker_pool.h"
 #include "image/image_service.h"
 #include "oci/image_spec.h"
 #include "oci/reference.h"
@@ -236,6 +237,12 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
     return fail(st.error());
   }
   base::LogInfo("created container {} ({})", rec.id, rec.name);
+  // The next create's layer, while the client goes on with this one.
+  if (ctx->background)
+    ctx->background->Run([ctx] {
+      if (auto st = ctx->images->snapshots->MakeSpareContainerDir(); !st)
+        base::LogDebug("{}", st.error().message());
+    });
   PublishContainerEvent(ctx, rec, "create");
   return Response::Json(201, json{{"Id", rec.id}, {"Warnings", warnings}}.dump());
 }

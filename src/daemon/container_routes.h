@@ -19,6 +19,7 @@ namespace berth::daemon {
 
 class ContainerMonitor;
 class Trash;
+class WorkerPool;
 
 // What the container routes use; everything must outlive the router.
 class ShimPool;
@@ -49,6 +50,8 @@ struct ContainerContext {
   PendingMounts premounts;              // rootfs mounts begun at create for the start
   ContainerMonitor* monitor = nullptr;  // notices shim exits; may be null in tests
   Trash* trash = nullptr;  // a removed container's directories go here; null: removed in place
+  // Runs work that follows a request but need not hold up its answer; null: none is done.
+  WorkerPool* background = nullptr;
 };
 
 void AddContainerRoutes(Router& router, ContainerContext* context);

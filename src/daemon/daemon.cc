@@ -25,6 +25,7 @@
 #include "daemon/shim_pool.h"
 #include "daemon/system_routes.h"
 #include "daemon/trash.h"
+#include "daemon/worker_pool.h"
 #include "runtime/cgroup/layout.h"
 #include "runtime/cgroup/tuning.h"
 #include "sys/file.h"
@@ -156,6 +157,11 @@ base::Status RunDaemon(const DaemonConfig& config) {
   container_context.host = ProbeSpecHostFacts();
   container_context.events = &events;
   container_context.trash = trash.get();
+  // Work after a request, off its path (a spare container layer): its threads end before the
+  // context and the stores go.
+  WorkerPool background(1);
+  container_context.background = &background;
+  background.Run([&images] { (void)images.snapshots->MakeSpareContainerDir(); });
   // Declared after the context: destroyed (its thread joined) before it.
   ContainerMonitor monitor(&container_context);
   container_context.monitor = &monitor;

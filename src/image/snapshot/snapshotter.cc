@@ -175,14 +175,19 @@ Result<std::vector<MountSpec>> Snapshotter::PrepareContainer(
   if (Exists(id)) return Fail(Error::AlreadyExists(ctx + ": exists"));
   if (parent && !Exists(*parent))
     return Fail(Error::NotFound(ctx + ": parent " + parent->ToString() + " not found"));
-  std::string fs = TRY_CTX(PrepareLayerDir(), ctx);
-  std::string tmp = Dirname(fs);
-  std::string work = tmp + "/work";
-  if (mkdir(work.c_str(), 0700) != 0)
-    return Fail(Error::FromErrno(errno, "mkdir \"" + work + "\"").Context(ctx));
+  bool spare = false;
+  std::string tmp = TRY_CTX(TakeContainerDir(&spare), ctx);
   {
     auto lock = TRY_CTX(RootLock::Take(root_, sys::LockMode::kShared), ctx);
-    std::string n = TRY_CTX(Place(tmp), ctx);
+    auto placed = Place(tmp);
+    if (!placed && spare) {
+      // The spare went meanwhile (CleanupOrphans of an old one): make the dirs after all.
+      (void)sys::RemoveAll(tmp);
+      tmp = TRY_CTX(MakeContainerDir(), ctx);
+      placed = Place(tmp);
+    }
+    if (!placed) (void)sys::RemoveAll(tmp);
+    std::string n = TRY_CTX(std::move(placed), ctx);
     auto put = meta_->PutSnapshot(SnapshotRecord{id, n, parent, 0, 1}, durable);
     if (!put) {
       (void)sys::RemoveAll(root_ + "/" + n);
@@ -190,6 +195,45 @@ Result<std::vector<MountSpec>> Snapshotter::PrepareContainer(
     }
   }
   return ContainerMounts(key);
+}
+
+Snapshotter::~Snapshotter() {
+  for (const auto& tmp : spares_) (void)sys::RemoveAll(tmp);
+}
+
+Result<std::string> Snapshotter::MakeContainerDir() {
+  std::string tmp = Dirname(TRY(PrepareLayerDir()));
+  std::string work = tmp + "/work";
+  if (mkdir(work.c_str(), 0700) != 0) {
+    int e = errno;
+    (void)sys::RemoveAll(tmp);
+    return Fail(Error::FromErrno(e, "mkdir \"" + work + "\""));
+  }
+  return tmp;
+}
+
+Result<std::string> Snapshotter::TakeContainerDir(bool* spare) {
+  {
+    std::lock_guard lock(mu_);
+    *spare = !spares_.empty();
+    if (*spare) {
+      std::string tmp = std::move(spares_.back());
+      spares_.pop_back();
+      return tmp;
+    }
+  }
+  return MakeContainerDir();
+}
+
+Status Snapshotter::MakeSpareContainerDir() {
+  {
+    std::lock_guard lock(mu_);
+    if (!spares_.empty()) return {};
+  }
+  std::string tmp = TRY_CTX(MakeContainerDir(), "spare container snapshot");
+  std::lock_guard lock(mu_);
+  spares_.push_back(std::move(tmp));
+  return {};
 }
 
 Result<std::vector<MountSpec>> Snapshotter::ContainerMounts(const std::string& key) {

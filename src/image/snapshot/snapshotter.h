@@ -55,6 +55,11 @@ class Snapshotter {
   // `meta` is not owned and must outlive the snapshotter.
   static base::Result<std::unique_ptr<Snapshotter>> Open(std::string root, MetadataStore* meta);
 
+  // Removes the spare container layers it made (MakeSpareContainerDir).
+  ~Snapshotter();
+  Snapshotter(const Snapshotter&) = delete;
+  Snapshotter& operator=(const Snapshotter&) = delete;
+
   const std::string& root() const { return root_; }
 
   // A fresh empty directory to extract one layer into (<root>/tmp-<random>/fs). Pass it to
@@ -127,6 +132,14 @@ class Snapshotter {
   // How RemoveContainer deletes a writable layer's directory once its record is gone (default:
   // sys::RemoveAll, here and now). berthd passes its trash so that the unlinks happen after the
   // client has its answer. Set before the snapshotter is shared between threads.
+  // Makes one spare container layer ahead of need (<root>/tmp-<random> with fs/ and work/),
+  // unless one is waiting already: the next PrepareContainer takes it instead of making those
+  // directories while its client waits (three new inodes: on ext4 without a journal each scans
+  // past the recently deleted ones, 0.2-0.5 ms during a loop of runs on the reference VM).
+  // Call it off any request's path. A spare is an unrecorded temporary: a crash leaves it to
+  // CleanupOrphans like any other. Thread-safe.
+  base::Status MakeSpareContainerDir();
+
   using TreeRemover = std::function<base::Status(const std::string& dir)>;
   void SetContainerTreeRemover(TreeRemover remove) { remove_container_tree_ = std::move(remove); }
 
@@ -140,8 +153,13 @@ class Snapshotter {
 
   std::string root_;
   MetadataStore* meta_;
+  // A temporary dir with fs/ and work/ for a container layer: a spare when there is one.
+  base::Result<std::string> TakeContainerDir(bool* spare);
+  base::Result<std::string> MakeContainerDir();
+
   std::mutex mu_;
-  uint64_t next_ = 0;
+  uint64_t next_ = 0;                // guarded by mu_
+  std::vector<std::string> spares_;  // guarded by mu_: from MakeSpareContainerDir
   TreeRemover remove_container_tree_;
 };
 

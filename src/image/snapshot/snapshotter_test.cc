@@ -89,6 +89,46 @@ TEST_F(SnapshotterTest, CommitViewAndContainer) {
   for (const auto& n : *names) EXPECT_EQ(n[0], '.') << n;
 }
 
+// A spare made ahead becomes the next container's layer (its fs/ is the very directory), one
+// removed behind the snapshotter's back is replaced, and spares left at the end are removed.
+TEST_F(SnapshotterTest, ContainersTakeTheSpareLayerMadeAhead) {
+  oci::Digest a = Commit("a", std::nullopt);
+  auto tmps = [&] {
+    std::vector<std::string> out;
+    auto names = sys::ListDir(root_ + "/snapshots");
+    EXPECT_TRUE(names);
+    for (const auto& n : names.value_or(std::vector<std::string>{}))
+      if (n.rfind("tmp-", 0) == 0) out.push_back(root_ + "/snapshots/" + n);
+    return out;
+  };
+  ASSERT_TRUE(snaps_->MakeSpareContainerDir());
+  ASSERT_TRUE(snaps_->MakeSpareContainerDir());  // one is waiting: no second
+  auto spare = tmps();
+  ASSERT_EQ(spare.size(), 1u);
+  EXPECT_TRUE(fs::is_directory(spare[0] + "/work"));
+  struct stat before;
+  ASSERT_EQ(stat((spare[0] + "/fs").c_str(), &before), 0);
+
+  auto c = snaps_->PrepareContainer("ctr1", a);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(tmps().empty());
+  std::string upper = (*c)[0].options[1].substr(std::string("upperdir=").size());
+  struct stat after;
+  ASSERT_EQ(stat(upper.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "the spare was not used";
+
+  ASSERT_TRUE(snaps_->MakeSpareContainerDir());
+  fs::remove_all(tmps().at(0));  // as CleanupOrphans would an old one
+  auto d = snaps_->PrepareContainer("ctr2", a);
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_TRUE(fs::is_directory((*d)[0].options[2].substr(std::string("workdir=").size())));
+
+  ASSERT_TRUE(snaps_->MakeSpareContainerDir());
+  EXPECT_EQ(tmps().size(), 1u);
+  snaps_.reset();
+  EXPECT_TRUE(tmps().empty()) << "a spare outlived its snapshotter";
+}
+
 // The init layer holds the mount points the image lacks, and only those: present ones (in any
 // layer) are left alone, whited-out or opaque-hidden ones count as absent, and points under a
 // symlink are left to the runtime. It sits above the image in containers' mounts.
