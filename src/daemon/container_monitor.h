@@ -5,8 +5,8 @@
 // them from one epoll thread. Recover() re-adopts the containers of an earlier berthd.
 // The exit is handled as soon as the shim renames exit.json into its state dir (inotify), not
 // only when the shim exits: the shim still removes the container's cgroups and runtime state
-// after that, and berthd's unmount and --rm removal run meanwhile (RemoveContainer and
-// StartContainer wait for the shim to be gone).
+// after that, and berthd's unmount and --rm removal run meanwhile (RemoveContainer waits for
+// that cleanup to be done, StartContainer for the shim to be gone).
 //
 // Thread-safety: Watch() and Recover() may be called from any thread once Start() returned.
 #pragma once
