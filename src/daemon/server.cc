@@ -21,7 +21,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -64,9 +63,7 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::mutex mu;
   std::vector<std::weak_ptr<SessionBase>> sessions;  // guarded by mu
-  int aside_threads = 0;                             // guarded by mu; see Session::RunAside
-  std::condition_variable aside_done;
-  WorkerPool aside;  // runs Session::RunAside's work
+  WorkerPool aside;  // runs Session::RunAside's work; Wait() waits for all of it
 
   void Accept(Local::acceptor* acceptor);
   void AcceptTls(Tcp::acceptor* acceptor);
@@ -220,20 +217,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     bool ok_ = true;
   };
 
-  // Computes (deferred) and writes (streamed) `res` on a thread of its own; see the file
+  // Computes (deferred) and writes (streamed) `res` on a worker thread of its own; see the file
   // comment. The work guard keeps the I/O threads alive until the connection is handed back.
   void RunAside(Response res, unsigned version, bool keep_alive) {
-    {
-      std::lock_guard lock(server_->mu);
-      ++server_->aside_threads;
-    }
-    // std::function needs a copyable callable: the response (move-only parts) rides in a
-    // shared_ptr.
-    auto held = std::make_shared<Response>(std::move(res));
-    server_->aside.Run([self = this->shared_from_this(), impl = server_, held, version, keep_alive,
+    server_->aside.Run([self = this->shared_from_this(), res = std::move(res), version, keep_alive,
                         work = asio::make_work_guard(server_->ioc)]() mutable {
-      Response res = std::move(*held);
-      held.reset();
       if (res.deferred) res = res.deferred();
       bool ok = true;
       bool relayed = false;
@@ -261,9 +249,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
       self.reset();
       work.reset();
-      std::lock_guard lock(impl->mu);
-      --impl->aside_threads;
-      impl->aside_done.notify_all();
     });
   }
 
@@ -630,9 +615,6 @@ void Server::Wait() {
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
   impl_->threads.clear();
-  std::unique_lock lock(impl_->mu);
-  impl_->aside_done.wait(lock, [this] { return impl_->aside_threads == 0; });
-  lock.unlock();
   impl_->aside.Shutdown();
 }
 
