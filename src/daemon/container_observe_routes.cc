@@ -223,22 +223,24 @@ Response Stats(ContainerContext* ctx, const std::string& name, const Query& q) {
       return Response::Json(200, body.dump() + "\n");
     });
   }
-  return Response::JsonStream([ctx, rec = *rec, machine](BodyWriter& w) {
-    std::optional<StatsSample> pre;
-    for (;;) {
-      auto now = Current(ctx, rec.id);
-      auto cur = now ? Sample(ctx, *now) : std::nullopt;
-      json body = StatsJson(cur ? &*cur : nullptr, pre ? &*pre : nullptr,
-                            now ? now->name : rec.name, rec.id, machine);
-      if (!w.Write(body.dump() + "\n")) return;
-      if (!cur) return;  // stopped (or gone): the zeroed object was the last
-      pre = cur;
-      // One object a second; events wake the nap early, so nap until it is due.
-      int64_t due = cur->read_nano + 1000000000;
-      for (int64_t left; (left = due - NowNanos()) > 0;)
-        if (!Nap(ctx->events, std::chrono::milliseconds(left / 1000000 + 1))) return;
-    }
-  });
+  return Response::JsonStream(
+      [ctx, rec = *rec, machine](BodyWriter& w) {
+        std::optional<StatsSample> pre;
+        for (;;) {
+          auto now = Current(ctx, rec.id);
+          auto cur = now ? Sample(ctx, *now) : std::nullopt;
+          json body = StatsJson(cur ? &*cur : nullptr, pre ? &*pre : nullptr,
+                                now ? now->name : rec.name, rec.id, machine);
+          if (!w.Write(body.dump() + "\n")) return;
+          if (!cur) return;  // stopped (or gone): the zeroed object was the last
+          pre = cur;
+          // One object a second; events wake the nap early, so nap until it is due.
+          int64_t due = cur->read_nano + 1000000000;
+          for (int64_t left; (left = due - NowNanos()) > 0;)
+            if (!Nap(ctx->events, std::chrono::milliseconds(left / 1000000 + 1))) return;
+        }
+      },
+      /*trim_after_stream=*/false);
 }
 
 // ---- events ----
@@ -265,32 +267,36 @@ Response Events(const EventBus* bus, const Query& q) {
   // Taken now, before the headers go out: what is published once the client has its 200 must
   // reach it.
   uint64_t live = bus->Next();
-  return Response::JsonStream([bus, since, until, live,
-                               filter = EventFilter(*filters)](BodyWriter& w) {
-    auto send = [&](const Event& e) { return !filter.Match(e) || w.Write(EventJson(e) + "\n"); };
-    if (since != 0 || until != 0) {
-      uint64_t cursor = 1;
-      for (const Event& e : bus->Read(&cursor, Clock::now())) {
-        if (e.seq >= live) break;
-        if (e.time_nano < since || (until != 0 && e.time_nano > until)) continue;
-        if (!send(e)) return;
-      }
-    }
-    if (until != 0 && until <= NowNanos()) return;
-    uint64_t cursor = live;
-    for (;;) {
-      auto deadline = Clock::now() + 1s;
-      if (until != 0)
-        deadline = std::min(deadline, Clock::now() + std::chrono::nanoseconds(until - NowNanos()));
-      auto got = bus->Read(&cursor, deadline);
-      for (const Event& e : got) {
-        if (until != 0 && e.time_nano > until) return;
-        if (!send(e)) return;
-      }
-      if (bus->closed()) return;  // the daemon stops
-      if (until != 0 && NowNanos() >= until) return;
-    }
-  });
+  return Response::JsonStream(
+      [bus, since, until, live, filter = EventFilter(*filters)](BodyWriter& w) {
+        auto send = [&](const Event& e) {
+          return !filter.Match(e) || w.Write(EventJson(e) + "\n");
+        };
+        if (since != 0 || until != 0) {
+          uint64_t cursor = 1;
+          for (const Event& e : bus->Read(&cursor, Clock::now())) {
+            if (e.seq >= live) break;
+            if (e.time_nano < since || (until != 0 && e.time_nano > until)) continue;
+            if (!send(e)) return;
+          }
+        }
+        if (until != 0 && until <= NowNanos()) return;
+        uint64_t cursor = live;
+        for (;;) {
+          auto deadline = Clock::now() + 1s;
+          if (until != 0)
+            deadline =
+                std::min(deadline, Clock::now() + std::chrono::nanoseconds(until - NowNanos()));
+          auto got = bus->Read(&cursor, deadline);
+          for (const Event& e : got) {
+            if (until != 0 && e.time_nano > until) return;
+            if (!send(e)) return;
+          }
+          if (bus->closed()) return;  // the daemon stops
+          if (until != 0 && NowNanos() >= until) return;
+        }
+      },
+      /*trim_after_stream=*/false);
 }
 
 }  // namespace

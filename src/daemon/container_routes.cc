@@ -445,31 +445,33 @@ Response Wait(ContainerContext* ctx, const std::string& name, const Query& q) {
   uint64_t cursor = ctx->events->Next();
   auto rec = FindFresh(ctx, name);
   if (!rec) return Response::FromError(rec.error());
-  return Response::JsonStream([ctx, rec = *rec, condition, cursor](BodyWriter& w) mutable {
-    bool running = rec.state.status == "running" || rec.state.status == "paused";
-    int code = rec.state.exit_code;
-    bool done = condition == "not-running" && !running;
-    auto beat = std::chrono::steady_clock::now() + 5s;
-    while (!done && !ctx->events->closed()) {
-      for (const Event& e : ctx->events->Read(&cursor, std::chrono::steady_clock::now() + 1s)) {
-        if (e.type != "container" || e.id != rec.id) continue;
-        if (e.action == "die") {
-          auto it = e.attributes.find("exitCode");
-          code = it == e.attributes.end() ? 0 : std::atoi(it->second.c_str());
-          if (condition != "removed") done = true;
-        } else if (e.action == "destroy") {
-          done = true;
+  return Response::JsonStream(
+      [ctx, rec = *rec, condition, cursor](BodyWriter& w) mutable {
+        bool running = rec.state.status == "running" || rec.state.status == "paused";
+        int code = rec.state.exit_code;
+        bool done = condition == "not-running" && !running;
+        auto beat = std::chrono::steady_clock::now() + 5s;
+        while (!done && !ctx->events->closed()) {
+          for (const Event& e : ctx->events->Read(&cursor, std::chrono::steady_clock::now() + 1s)) {
+            if (e.type != "container" || e.id != rec.id) continue;
+            if (e.action == "die") {
+              auto it = e.attributes.find("exitCode");
+              code = it == e.attributes.end() ? 0 : std::atoi(it->second.c_str());
+              if (condition != "removed") done = true;
+            } else if (e.action == "destroy") {
+              done = true;
+            }
+          }
+          // Whitespace before the JSON value is harmless to every decoder, and a client that hung
+          // up (`docker run -d` drops this request) is noticed by the failed write.
+          if (!done && std::chrono::steady_clock::now() >= beat) {
+            if (!w.Write("\n")) return;
+            beat = std::chrono::steady_clock::now() + 5s;
+          }
         }
-      }
-      // Whitespace before the JSON value is harmless to every decoder, and a client that hung
-      // up (`docker run -d` drops this request) is noticed by the failed write.
-      if (!done && std::chrono::steady_clock::now() >= beat) {
-        if (!w.Write("\n")) return;
-        beat = std::chrono::steady_clock::now() + 5s;
-      }
-    }
-    w.Write(json{{"StatusCode", code}, {"Error", nullptr}}.dump() + "\n");
-  });
+        w.Write(json{{"StatusCode", code}, {"Error", nullptr}}.dump() + "\n");
+      },
+      /*trim_after_stream=*/false);
 }
 
 Response Kill(ContainerContext* ctx, const std::string& name, const Query& q) {

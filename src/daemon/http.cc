@@ -39,9 +39,10 @@ Response Response::FromError(const base::Error& error) {
   return ErrorMessage(HttpStatusFor(error.code()), error.message());
 }
 
-Response Response::JsonStream(StreamFn fn) {
+Response Response::JsonStream(StreamFn fn, bool trim_after_stream) {
   Response r = Json(200, "");
   r.stream = std::move(fn);
+  r.trim_after_stream = trim_after_stream;
   return r;
 }
 

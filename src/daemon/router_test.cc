@@ -119,6 +119,14 @@ TEST(HttpStatusTest, MapsEveryClass) {
   EXPECT_EQ(Response::FromError(base::Error::FromErrno(ENOENT, "open x")).status, 404);
 }
 
+TEST(ResponseTest, StreamsTrimUnlessTheyAreSmall) {
+  EXPECT_TRUE(Response::JsonStream([](BodyWriter&) {}).trim_after_stream);
+  Response wait = Response::JsonStream([](BodyWriter&) {}, /*trim_after_stream=*/false);
+  EXPECT_FALSE(wait.trim_after_stream);
+  EXPECT_TRUE(wait.stream);
+  EXPECT_EQ(wait.content_type, "application/json");
+}
+
 TEST(SystemRoutesTest, PingVersionInfo) {
   EngineContext engine;
   engine.host.machine = "x86_64";

@@ -230,9 +230,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         ok = false;  // the connection is closed (not shut down) below
       } else if (res.stream) {
         ok = self->WriteStream(res, version, keep_alive);
-        // Streams are the pulls, loads, saves and imports: megabytes of buffers that the
-        // allocator would otherwise keep for good.
-        malloc_trim(0);
+        if (res.trim_after_stream) malloc_trim(0);
       } else {
         auto b = ToBeast(std::move(res), version, keep_alive, false);
         beast::error_code ec;
