@@ -34,6 +34,10 @@ struct CreateOptions {
   // before the launch): used instead of reading and parsing the file a second time.
   std::optional<oci::Spec> spec;
   std::string config_text;  // with `spec`: the text it was parsed from
+  // A network namespace made ahead (linux::NewNetworkNamespace; the caller keeps the fd): the
+  // init joins it instead of creating one when the config asks for a new one and no user
+  // namespace (linux::UseSpareNetworkNamespace). -1: none.
+  int spare_netns = -1;
 };
 
 struct ExecOptions {

@@ -267,6 +267,7 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
       return Fail(Error::InvalidArgument(
           "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings"));
   }
+  (void)linux::UseSpareNetworkNamespace(plan, opts.spare_netns);
   std::optional<linux::CompiledFilter> filter;
   if (spec.linux && spec.linux->seccomp)
     filter = TRY_CTX(

@@ -33,6 +33,10 @@ struct ShimOptions {
   // the hijacked connections of `docker run`/`start -a`, which attached before the container
   // started, so that they see its output from the first byte.
   std::vector<int> attach_fds;
+  // Standby mode only (no flag): a network namespace the standby made while it waited, for the
+  // container to join instead of creating one (runtime::CreateOptions::spare_netns). The shim
+  // owns it and closes it once the launch is over. -1: none.
+  int spare_netns = -1;
 };
 
 // Parses argv (without argv[0]). Flags take their value as the next argument or after '='.

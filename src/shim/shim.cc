@@ -110,7 +110,9 @@ struct Client {
 class Shim {
  public:
   explicit Shim(const ShimOptions& o)
-      : o_(o), runtime_(runtime::RuntimeOptions{o.runtime_root, false}) {}
+      : o_(o),
+        runtime_(runtime::RuntimeOptions{o.runtime_root, false}),
+        spare_netns_(o.spare_netns) {}
 
   base::Status Setup();
   // Runs until the container has exited and its output is drained. `on_idle` runs once, the
@@ -156,6 +158,7 @@ class Shim {
 
   const ShimOptions& o_;
   runtime::Runtime runtime_;
+  sys::UniqueFd spare_netns_;  // o_.spare_netns, until the launch is over
   std::unique_ptr<runtime::cgroup::Manager> cgroup_;
   sys::UniqueFd epoll_, signal_fd_, devnull_;
   sys::UniqueFd stdout_, stderr_, stdin_w_, pty_;
@@ -284,6 +287,7 @@ base::Status Shim::Setup() {
       return Fail(Error::FromErrno(errno, "dup2 container stdio"));
   }
   auto launched = o_.exec ? LaunchExec(std::move(exec_process)) : LaunchContainer();
+  spare_netns_.Reset();  // the container's init holds its namespace now, if it took it
   for (int fd = 0; fd < 3; ++fd) ::dup2(devnull_.get(), fd);
   if (!launched) return launched;
   if (o_.tty) {
@@ -326,6 +330,7 @@ base::Status Shim::LaunchContainer() {
   co.bundle = o_.bundle;
   co.config_text = std::move(bundle_text_);
   co.spec = std::move(bundle_spec_);
+  co.spare_netns = spare_netns_.get();
   bundle_spec_.reset();
   auto launched = TRY(runtime_.Launch(co));
   launched_ = true;

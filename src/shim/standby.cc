@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "oci/runtime_config.h"
+#include "runtime/linux/namespaces.h"
 #include "shim/options.h"
 #include "shim/shim.h"
 #include "sys/file.h"
@@ -67,6 +68,10 @@ bool WarmUp() {
 int RunStandby() {
   int ready = Daemonize({kStandbyFd});
   (void)WarmUp();
+  // The container's network namespace, made now rather than in its clone. Without one (no
+  // privilege, say) the container makes its own as usual.
+  sys::UniqueFd netns;
+  if (auto made = runtime::linux::NewNetworkNamespace()) netns = std::move(*made);
   // The spawner only waits for the daemon to exist: from here on, berthd talks to us on the
   // socket.
   (void)sys::WriteAll(ready, "ok\n");
@@ -88,6 +93,7 @@ int RunStandby() {
     return 2;
   }
   for (auto& fd : message->fds) options->attach_fds.push_back(fd.Release());
+  options->spare_netns = netns.Release();
   return RunShim(*options, kStandbyFd);
 }
 

@@ -265,6 +265,50 @@ TEST_F(DaemonContainersTest, DefaultSignalsAndLoopback) {
   EXPECT_EQ(rc, 0) << out;
 }
 
+// The standby shim makes its container's network namespace ahead: each container still gets
+// one of its own, not the host's nor another's, and a container that shares the host's gets no
+// stray one (the standby's spare is closed).
+TEST_F(DaemonContainersTest, EachContainerHasANetworkNamespaceOfItsOwn) {
+  auto inspect = [&](const std::string& format, const std::string& name) {
+    std::string out = Docker("inspect -f '" + format + "' " + name).second;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  };
+  auto netns_of = [&](const std::string& name) {
+    std::error_code ec;
+    return fs::read_symlink("/proc/" + inspect("{{.State.Pid}}", name) + "/ns/net", ec).string();
+  };
+  // The network namespaces a container's shim holds open.
+  auto shim_netns_fds = [&](const std::string& name) {
+    int n = 0;
+    std::error_code ec;
+    std::string fds = "/proc/" + std::to_string(ShimPid(inspect("{{.Id}}", name))) + "/fd";
+    for (const auto& e : fs::directory_iterator(fds, ec))
+      n += fs::read_symlink(e.path(), ec).string().rfind("net:[", 0) == 0;
+    return n;
+  };
+  std::string host = fs::read_symlink("/proc/self/ns/net").string();
+  std::vector<std::string> seen;
+  for (const char* name : {"n1", "n2"}) {
+    // Apart, so that each start finds a standby (made once starts leave the host alone).
+    std::this_thread::sleep_for(300ms);
+    auto [rc, out] = Docker(std::string("run -d --name ") + name + " busybox sleep 1000");
+    ASSERT_EQ(rc, 0) << out << Log();
+    seen.push_back(netns_of(name));
+    EXPECT_EQ(seen.back().rfind("net:[", 0), 0u) << seen.back();
+    EXPECT_NE(seen.back(), host);
+    EXPECT_EQ(shim_netns_fds(name), 0);
+  }
+  EXPECT_NE(seen[0], seen[1]);
+  std::this_thread::sleep_for(300ms);
+  auto [rc, out] = Docker("run -d --name hn --network host busybox sleep 1000");
+  ASSERT_EQ(rc, 0) << out << Log();
+  EXPECT_EQ(netns_of("hn"), host);
+  EXPECT_EQ(shim_netns_fds("hn"), 0);
+  std::tie(rc, out) = Docker("rm -f n1 n2 hn");
+  EXPECT_EQ(rc, 0) << out;
+}
+
 // What scripts/compare-docker found different from dockerd 20.10 with the same image.
 TEST_F(DaemonContainersTest, ProcessSeesWhatDockerShows) {
   auto [rc, out] = Docker("run --rm busybox sh -c 'id; echo $HOME'");

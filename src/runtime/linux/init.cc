@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -96,21 +95,6 @@ void ResetSignalDispositions() {
   for (int sig = 1; sig < NSIG; ++sig)
     if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
 #endif
-}
-
-// SIOCSIFFLAGS on "lo" of the network namespace we are in.
-base::Status BringLoopbackUp() {
-  sys::UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!sock) return Fail(Error::FromErrno(errno, "loopback: socket"));
-  struct ifreq ifr = {};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0)
-    return Fail(Error::FromErrno(errno, "loopback: get flags of lo"));
-  if (ifr.ifr_flags & IFF_UP) return {};
-  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0)
-    return Fail(Error::FromErrno(errno, "loopback: bring lo up"));
-  return {};
 }
 
 base::Status WaitForStart(InitConfig& c) {

@@ -3,9 +3,16 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "sys/file.h"
 
@@ -58,14 +65,52 @@ base::Result<NamespacePlan> PlanNamespaces(const std::vector<oci::Namespace>& na
   return plan;
 }
 
-base::Status JoinNamespaces(NamespacePlan& plan, bool skip_pid) {
-  for (auto& j : plan.joins) {
+base::Status JoinNamespaces(const NamespacePlan& plan, bool skip_pid) {
+  for (const auto& j : plan.joins) {
     if (skip_pid && j.flag == CLONE_NEWPID) continue;
     if (::setns(j.fd.get(), j.flag) != 0)
       return base::Fail(base::Error::FromErrno(errno, fmt::format("setns {}", j.type)));
-    j.fd.Reset();
   }
   return {};
+}
+
+base::Status BringLoopbackUp() {
+  sys::UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) return base::Fail(base::Error::FromErrno(errno, "loopback: socket"));
+  struct ifreq ifr = {};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0)
+    return base::Fail(base::Error::FromErrno(errno, "loopback: get flags of lo"));
+  if (ifr.ifr_flags & IFF_UP) return {};
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0)
+    return base::Fail(base::Error::FromErrno(errno, "loopback: bring lo up"));
+  return {};
+}
+
+base::Result<sys::UniqueFd> NewNetworkNamespace() {
+  auto home = TRY_CTX(sys::Open("/proc/thread-self/ns/net", O_RDONLY), "network namespace");
+  if (::unshare(CLONE_NEWNET) != 0)
+    return base::Fail(base::Error::FromErrno(errno, "unshare network namespace"));
+  auto made = sys::Open("/proc/thread-self/ns/net", O_RDONLY);
+  base::Status up = made ? BringLoopbackUp() : base::Status{};
+  if (::setns(home.get(), CLONE_NEWNET) != 0) {
+    // Stranded in a namespace of our own: nothing this thread does next can be trusted.
+    std::fprintf(stderr, "setns back to the host network namespace: %s\n", std::strerror(errno));
+    std::abort();
+  }
+  if (!made) return base::Fail(made.error());
+  TRY(up);
+  return std::move(*made);
+}
+
+bool UseSpareNetworkNamespace(NamespacePlan& plan, int netns) {
+  if (netns < 0 || !plan.HasNew(CLONE_NEWNET) || plan.Has(CLONE_NEWUSER)) return false;
+  int fd = ::fcntl(netns, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) return false;
+  plan.new_flags &= ~static_cast<unsigned long>(CLONE_NEWNET);
+  plan.joins.push_back({CLONE_NEWNET, "network", sys::UniqueFd(fd)});
+  return true;
 }
 
 }  // namespace berth::runtime::linux
