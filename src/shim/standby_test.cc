@@ -1,11 +1,19 @@
 #include "shim/standby.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 namespace berth::shim {
 namespace {
 
 TEST(StandbyTest, WarmUpParsesItsSampleConfig) { EXPECT_TRUE(WarmUp()); }
+
+// The heap WarmUp touched stays with the allocator for the launch (no trim on free).
+TEST(StandbyTest, WarmUpKeepsTheHeapItTouched) {
+  ASSERT_TRUE(WarmUp());
+  struct mallinfo2 mi = ::mallinfo2();
+  EXPECT_GE(mi.fordblks, size_t(200) << 10) << "free bytes kept in the main arena";
+}
 
 TEST(Assignment, RoundTripsArgumentsWithEmptyOnes) {
   std::vector<std::string> args = {"--id", "c1", "--log-path", "", "--tty"};
