@@ -57,6 +57,17 @@ base::Status MountRootfs(const ContainerContext* ctx, const std::string& id,
                          const std::string& target, bool throwaway = false);
 // Lazy unmount; errors other than "not mounted" are logged.
 void UnmountRootfs(const std::string& target);
+// Once the container runs, its init has the rootfs in its own mount namespace and the host's
+// mount at `target` is only in the way: unmounting it at the container's exit waits for an RCU
+// grace period (0.1-0.8 ms here, behind the kernel's other expedited ones), between the exit
+// and `run --rm` returning. Detaches the mount `target` holds now, on ctx->background (inline
+// without one); a later mount at the same path (a restart) is not touched, since the mount is
+// named by an fd opened here. Readers of a running container's files go through
+// RunningRootPath.
+void DetachRootfsSoon(const ContainerContext* ctx, const std::string& target);
+// The root directory of the container's files as its processes see them: its init's
+// (/proc/<pid>/root) while it runs, else the rootfs mount point (mounted or not).
+std::string RunningRootPath(const ContainerContext* ctx, const std::string& id);
 
 // Runs berth-shim for `rec` and waits until the container runs (or the shim's error).
 // Stdin and log options come from the create request; pending attach connections are handed

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "base/log.h"
@@ -20,6 +21,7 @@
 #include "daemon/shim_pool.h"
 #include "daemon/spec/create_request.h"
 #include "daemon/trash.h"
+#include "daemon/worker_pool.h"
 #include "image/snapshot/snapshotter.h"
 #include "runtime/container.h"
 #include "runtime/state_store.h"
@@ -167,6 +169,30 @@ void UnmountRootfs(const std::string& target) {
   // Lazy: a process still holding a file open in it must not make rm fail.
   if (umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     base::LogWarn("umount {}: {}", target, strerror(errno));
+}
+
+void DetachRootfsSoon(const ContainerContext* ctx, const std::string& target) {
+  auto mount = sys::Open(target, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (!mount) return;
+  auto detach = [fd = std::make_shared<sys::UniqueFd>(std::move(*mount))] {
+    // The magic link resolves to the root of the very mount opened above: EINVAL if that one
+    // is gone already (the exit got there first) or was never a mount.
+    std::string path = fmt::format("/proc/self/fd/{}", fd->get());
+    if (umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+      base::LogWarn("detach rootfs: {}", strerror(errno));
+    fd->Reset();
+  };
+  if (ctx->background)
+    ctx->background->Run(std::move(detach));
+  else
+    detach();
+}
+
+std::string RunningRootPath(const ContainerContext* ctx, const std::string& id) {
+  if (auto rec = ctx->containers->Find(id);
+      rec && rec->state.status == "running" && rec->state.pid > 0)
+    return fmt::format("/proc/{}/root", rec->state.pid);
+  return PathsOf(ctx, id).rootfs;
 }
 
 // Runs berth-shim and waits for its first process: exit 0 once the container runs, else 1 with

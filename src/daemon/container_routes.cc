@@ -613,6 +613,7 @@ Response StartContainer(ContainerContext* ctx, const std::string& name, bool by_
   PublishContainerEvent(ctx, *rec, "start");
   // After the record says running: an exit the monitor sees must find it so.
   if (ctx->monitor) ctx->monitor->Watch(rec->id);
+  DetachRootfsSoon(ctx, p.rootfs);
   return Response::Text(204, "");
 }
 

@@ -110,9 +110,10 @@ base::Result<std::string> ExecProcessJson(ContainerContext* ctx, const ExecRecor
   ExecProcessInputs in;
   if (spec.process) in.container = *spec.process;
   in.config = rec.config;
-  std::string passwd = ReadInRoot(p.rootfs, "/etc/passwd");
+  std::string root = RunningRootPath(ctx, rec.container_id);
+  std::string passwd = ReadInRoot(root, "/etc/passwd");
   if (!rec.config.user.empty()) {
-    std::string group = ReadInRoot(p.rootfs, "/etc/group");
+    std::string group = ReadInRoot(root, "/etc/group");
     in.user = TRY(ResolveExecUser(rec.config.user, passwd, group));
   }
   in.home = HomeOf(in.user ? in.user->uid : in.container.user.uid, passwd);

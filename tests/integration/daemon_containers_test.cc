@@ -222,15 +222,35 @@ TEST_F(DaemonContainersTest, ThrowawayLayerAndDeferredRemoval) {
   std::tie(rc, out) = Docker("run -d --name v2 busybox sleep 100");
   ASSERT_EQ(rc, 0) << out << Log();
   std::string v2 = out.substr(0, out.find('\n'));
+  // The container's root as its init has it (mount point "/" in its own mountinfo).
   auto mount_options = [&](const std::string& id) {
-    std::istringstream in(ReadAll("/proc/self/mountinfo"));
+    std::string pid = Docker("inspect -f '{{.State.Pid}}' " + id).second;
+    pid.erase(pid.find_last_not_of("\n") + 1);
+    std::istringstream in(ReadAll("/proc/" + pid + "/mountinfo"));
     for (std::string line; std::getline(in, line);) {
-      if (line.find("/e/containers/" + id + "/bundle/rootfs ") != std::string::npos) return line;
+      std::istringstream f(line);
+      std::string mount_id, parent, dev, root, point;
+      f >> mount_id >> parent >> dev >> root >> point;
+      if (point == "/") return line;
     }
     return std::string("(not mounted)");
   };
   EXPECT_NE(mount_options(v1).find("volatile"), std::string::npos) << mount_options(v1);
   EXPECT_EQ(mount_options(v2).find("volatile"), std::string::npos) << mount_options(v2);
+  EXPECT_NE(mount_options(v1).find(" overlay "), std::string::npos) << mount_options(v1);
+  // The host's mount of a running container's rootfs is detached soon after the start: the
+  // container's exit then has no host unmount to wait for.
+  auto host_mounted = [&](const std::string& id) {
+    return ReadAll("/proc/self/mountinfo").find("/e/containers/" + id + "/bundle/rootfs ") !=
+           std::string::npos;
+  };
+  for (int i = 0; i < 100 && (host_mounted(v1) || host_mounted(v2)); ++i)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(host_mounted(v1));
+  EXPECT_FALSE(host_mounted(v2));
+  // What reads the container's files goes through its init's root: exec -u by name.
+  std::tie(rc, out) = Docker("exec -u nobody v2 id -un");
+  EXPECT_EQ(out, "nobody\n") << rc << Log();
   int shim1 = ShimPid(v1), shim2 = ShimPid(v2);
   std::tie(rc, out) = Docker("kill v1");  // --rm: removed once it exits
   EXPECT_EQ(rc, 0) << out;
