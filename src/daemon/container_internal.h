@@ -26,6 +26,12 @@ struct Paths {
   std::string bundle, rootfs, state, runtime_root, log, data;
 };
 Paths PathsOf(const ContainerContext* ctx, const std::string& id);
+// Where the container's hostname, hosts and resolv.conf live. A --rm container's go with its
+// runtime state in the exec root (as podman keeps every container's in its runroot): they end
+// with it, and the exec root is a tmpfs on systemd hosts, while a new inode on the data root's
+// disk costs 0.05-0.5 ms here between `run` and the container's start. Others' stay in the
+// data root, where dockerd has them.
+std::string NetworkFilesDir(const ContainerContext* ctx, const ContainerRecord& rec);
 
 // Brings rec.state up to date with the shim's state dir: exit.json = exited; a shim that died
 // without writing it (SIGKILLed) = exited with 255. Persists a change unless `persist` is false

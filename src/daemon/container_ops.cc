@@ -62,6 +62,11 @@ Paths PathsOf(const ContainerContext* ctx, const std::string& id) {
   return p;
 }
 
+std::string NetworkFilesDir(const ContainerContext* ctx, const ContainerRecord& rec) {
+  if (rec.auto_remove) return ctx->exec_root + "/containers/" + rec.id;
+  return PathsOf(ctx, rec.id).data;
+}
+
 // Brings rec.state up to date with the shim's state dir: exit.json = exited; a shim that died
 // without writing it (SIGKILLed) = exited with 255. Persists a change.
 void Refresh(const ContainerContext* ctx, ContainerRecord& rec, bool persist) {

@@ -164,9 +164,10 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   spec::ContainerPaths cp;
   cp.id = rec.id;
   cp.rootfs = p.rootfs;
-  cp.hostname_file = p.data + "/hostname";
-  cp.hosts_file = p.data + "/hosts";
-  cp.resolv_conf_file = p.data + "/resolv.conf";
+  std::string net_dir = NetworkFilesDir(ctx, rec);  // made above (rootfs or data)
+  cp.hostname_file = net_dir + "/hostname";
+  cp.hosts_file = net_dir + "/hosts";
+  cp.resolv_conf_file = net_dir + "/resolv.conf";
   cp.init_binary = FindInitBinary(ctx->init_path);
   cp.default_init = ctx->default_init;
   std::string resolv = sys::ReadFile("/etc/resolv.conf").value_or("");
@@ -349,9 +350,9 @@ json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
         {"StartedAt", s.started_at},
         {"FinishedAt", s.finished_at}}},
       {"Image", rec.image_id},
-      {"ResolvConfPath", p.data + "/resolv.conf"},
-      {"HostnamePath", p.data + "/hostname"},
-      {"HostsPath", p.data + "/hosts"},
+      {"ResolvConfPath", NetworkFilesDir(ctx, rec) + "/resolv.conf"},
+      {"HostnamePath", NetworkFilesDir(ctx, rec) + "/hostname"},
+      {"HostsPath", NetworkFilesDir(ctx, rec) + "/hosts"},
       {"LogPath", p.log},
       {"Name", "/" + rec.name},
       {"RestartCount", rec.restart_count},

@@ -329,6 +329,32 @@ TEST_F(DaemonContainersTest, EachContainerHasANetworkNamespaceOfItsOwn) {
   EXPECT_EQ(rc, 0) << out;
 }
 
+// A --rm container's hostname, hosts and resolv.conf live with its runtime state (exec root), a
+// kept container's in the data root, as dockerd's; the container sees them either way.
+TEST_F(DaemonContainersTest, NetworkFilesOfRmContainersLiveWithTheRuntimeState) {
+  auto [rc, out] = Docker("run -d --rm --name nf1 --hostname h1 busybox sleep 100");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) = Docker("run -d --name nf2 --hostname h2 busybox sleep 100");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) =
+      Docker("inspect -f '{{.HostsPath}} {{.HostnamePath}} {{.ResolvConfPath}}' nf1");
+  EXPECT_EQ(out.rfind(dir_ + "/e/containers/", 0), 0u) << out;
+  EXPECT_EQ(out.find(dir_ + "/d/"), std::string::npos) << out;
+  std::string hostname_path = out.substr(out.find(' ') + 1);
+  hostname_path = hostname_path.substr(0, hostname_path.find(' '));
+  EXPECT_EQ(ReadAll(hostname_path), "h1\n");
+  std::tie(rc, out) = Docker("inspect -f '{{.HostsPath}} {{.HostnamePath}}' nf2");
+  EXPECT_EQ(out.rfind(dir_ + "/d/", 0), 0u) << out;
+  for (const char* name : {"nf1", "nf2"}) {
+    std::tie(rc, out) =
+        Docker(std::string("exec ") + name + " sh -c 'hostname; grep -c localhost /etc/hosts'");
+    EXPECT_EQ(out, std::string("h") + name[2] + "\n2\n") << rc << Log();
+  }
+  std::tie(rc, out) = Docker("rm -f nf1 nf2");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_FALSE(fs::exists(hostname_path));
+}
+
 // What scripts/compare-docker found different from dockerd 20.10 with the same image.
 TEST_F(DaemonContainersTest, ProcessSeesWhatDockerShows) {
   auto [rc, out] = Docker("run --rm busybox sh -c 'id; echo $HOME'");
