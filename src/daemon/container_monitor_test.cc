@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "daemon/container_internal.h"
 #include "daemon/container_store.h"
 #include "daemon/events.h"
+#include "daemon/worker_pool.h"
 
 namespace berth::daemon {
 namespace {
@@ -102,6 +104,44 @@ TEST(ContainerMonitorTest, ExitRecordedBeforeTheWatchIsHandledAtOnce) {
   kill(shim, SIGKILL);
   waitpid(shim, nullptr, 0);
   std::filesystem::remove_all(dir);
+}
+
+// Removal waits for the shim's cleanup: shim.pid removed, while the process may still run. An
+// inotify instance is made only when there is something to wait for, and closed by `closer`.
+TEST(ShimCleanupTest, WaitEndsWithShimPidNotWithTheProcess) {
+  char tmpl[] = "/tmp/berth-cleanup-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  Paths p;
+  p.state = std::string(tmpl) + "/state";
+  std::filesystem::create_directories(p.state);
+  pid_t shim = fork();
+  if (shim == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(shim, 0);
+  sys::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, shim, 0)));
+  ASSERT_TRUE(pidfd);
+  WorkerPool closer;
+
+  // Nothing to wait for: back at once, no instance made.
+  WaitForShimCleanup(p, pidfd, 10s, &closer);
+  EXPECT_EQ(closer.Workers(), 0u);
+
+  std::ofstream(p.state + "/shim.pid") << shim << "\n";
+  std::thread cleanup([&] {
+    std::this_thread::sleep_for(100ms);
+    std::filesystem::remove(p.state + "/shim.pid");
+  });
+  WaitForShimCleanup(p, pidfd, 10s, &closer);
+  cleanup.join();
+  EXPECT_FALSE(std::filesystem::exists(p.state + "/shim.pid"));
+  EXPECT_EQ(kill(shim, 0), 0) << "returned only once the stand-in shim ended";
+  EXPECT_EQ(closer.Workers(), 1u) << "the instance was not handed to the closer";
+  closer.Shutdown();
+  kill(shim, SIGKILL);
+  waitpid(shim, nullptr, 0);
+  std::filesystem::remove_all(tmpl);
 }
 
 TEST(EventBusTest, CursorSeesOnlyLaterEvents) {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "base/scope_guard.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "daemon/container_internal.h"
@@ -293,14 +294,20 @@ void WaitForShimExit(const sys::UniqueFd& shim, std::chrono::milliseconds limit)
   }
 }
 
-void WaitForShimCleanup(const Paths& p, const sys::UniqueFd& shim,
-                        std::chrono::milliseconds limit) {
+void WaitForShimCleanup(const Paths& p, const sys::UniqueFd& shim, std::chrono::milliseconds limit,
+                        WorkerPool* closer) {
   if (!shim) return;
+  const std::string pid_file = p.state + "/shim.pid";
+  // Usually done already (the shim's cleanup runs while berthd handles the exit): no inotify
+  // instance to make and close then.
+  if (::access(pid_file.c_str(), F_OK) != 0) return;
   // Without inotify (or the watch), the process's exit says the same, a little later.
   sys::UniqueFd in(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (!in || inotify_add_watch(in.get(), p.state.c_str(), IN_DELETE | IN_ONLYDIR) < 0)
     return WaitForShimExit(shim, limit);
-  const std::string pid_file = p.state + "/shim.pid";
+  base::ScopeGuard close_later([&] {
+    if (closer) closer->Run([fd = std::make_shared<sys::UniqueFd>(std::move(in))] { fd->Reset(); });
+  });
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (::access(pid_file.c_str(), F_OK) == 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -400,7 +407,7 @@ base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) 
   ctx->attaches.Drop(rec.id);
   // Removed means its cgroups are gone too: those are the shim's last step after exit.json.
   // Waited for before its state dir goes, where the shim marks that step done.
-  WaitForShimCleanup(p, shim, std::chrono::seconds(5));
+  WaitForShimCleanup(p, shim, std::chrono::seconds(5), ctx->background);
   discard(p.state);
   ctx->containers->Remove(rec.id);
   PublishContainerEvent(ctx, rec, "destroy");
