@@ -229,9 +229,14 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   if (auto st = write_file(p.bundle + "/config.json", oci::SerializeSpec(*oci_spec), 0600); !st)
     return fail(st.error());
   // Begun before the record is visible: a start (by name) racing this create finds it pending.
-  ctx->premounts.Begin(rec.id, [ctx, id = rec.id, rootfs = p.rootfs, throwaway = rec.auto_remove] {
-    return MountRootfs(ctx, id, rootfs, throwaway);
-  });
+  ctx->premounts.Begin(
+      rec.id, [ctx, id = rec.id, rootfs = p.rootfs, log = p.log, throwaway = rec.auto_remove] {
+        // The shim's log file too, made here on the other CPU rather than by the shim on the way to
+        // the container's start: a new inode on the data root cost ~0.15 ms in a trace (the shim
+        // opens it O_CREAT|O_APPEND either way).
+        (void)sys::Open(log, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+        return MountRootfs(ctx, id, rootfs, throwaway);
+      });
   if (auto st = ctx->containers->Add(rec); !st) {
     (void)ctx->premounts.Take(rec.id);
     UnmountRootfs(p.rootfs);

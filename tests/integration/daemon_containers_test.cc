@@ -81,6 +81,14 @@ TEST_F(DaemonContainersTest, CreateStartWaitLogsInspectRm) {
   EXPECT_EQ(id.size(), 64u) << out;
   std::tie(rc, out) = Docker("inspect -f '{{.State.Status}} {{.Name}} {{.Path}}' c1");
   EXPECT_EQ(out, "created /c1 sh\n");
+  // The log file is made with the create (in the background, with the rootfs mount), owner-only.
+  std::string log = Docker("inspect -f '{{.LogPath}}' c1").second;
+  log.erase(log.find_last_not_of('\n') + 1);
+  for (int i = 0; i < 100 && !fs::exists(log); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(fs::exists(log)) << log;
+  EXPECT_EQ(fs::file_size(log), 0u);
+  EXPECT_EQ(fs::status(log).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
   std::tie(rc, out) = Docker("create --name c1 busybox true");
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("Conflict. The container name \"/c1\" is already in use by container \"" + id +
