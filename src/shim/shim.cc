@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -909,6 +910,9 @@ int RunShim(const ShimOptions& options, int ready_fd) {
     return 1;
   }
   report("ok\n");
+  // The standby kept its warmed-up heap for the launch (standby.cc, WarmUp); from here on frees
+  // hand memory back at glibc's usual threshold again, as in a shim spawned the plain way.
+  ::mallopt(M_TRIM_THRESHOLD, 128 << 10);
   // Not at once: the first moments belong to the container (a `run --rm ... true` has exited
   // before the smaps text would have been read).
   shim.Loop(&TrimResidentPages);
