@@ -164,7 +164,8 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   spec::ContainerPaths cp;
   cp.id = rec.id;
   cp.rootfs = p.rootfs;
-  std::string net_dir = NetworkFilesDir(ctx, rec);  // made above (rootfs or data)
+  // Its directory exists: the exec root's one with p.rootfs above, else p.data.
+  std::string net_dir = NetworkFilesDir(ctx, rec);
   cp.hostname_file = net_dir + "/hostname";
   cp.hosts_file = net_dir + "/hosts";
   cp.resolv_conf_file = net_dir + "/resolv.conf";
@@ -309,6 +310,7 @@ json GraphDriverJson(const ContainerContext* ctx, const ContainerRecord& rec) {
 
 json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
   json body = ParseRequestJson(rec);
+  const std::string net_dir = NetworkFilesDir(ctx, rec);
   json host_config = body.contains("HostConfig") ? body["HostConfig"] : json::object();
   if (!host_config.is_object()) host_config = json::object();
   // dockerd fills in its defaults; docker-py reads HostConfig.LogConfig.Type after a run.
@@ -355,9 +357,9 @@ json InspectJson(const ContainerContext* ctx, const ContainerRecord& rec) {
         {"StartedAt", s.started_at},
         {"FinishedAt", s.finished_at}}},
       {"Image", rec.image_id},
-      {"ResolvConfPath", NetworkFilesDir(ctx, rec) + "/resolv.conf"},
-      {"HostnamePath", NetworkFilesDir(ctx, rec) + "/hostname"},
-      {"HostsPath", NetworkFilesDir(ctx, rec) + "/hosts"},
+      {"ResolvConfPath", net_dir + "/resolv.conf"},
+      {"HostnamePath", net_dir + "/hostname"},
+      {"HostsPath", net_dir + "/hosts"},
       {"LogPath", p.log},
       {"Name", "/" + rec.name},
       {"RestartCount", rec.restart_count},
