@@ -211,6 +211,7 @@ base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const 
   if (auto cr = spec::ParseCreateRequest(rec.request)) {
     if (cr->config.open_stdin) args.push_back("--stdin");
     if (cr->config.stdin_once) args.push_back("--stdin-once");
+    if (cr->host_config.auto_remove) args.push_back("--auto-remove");
     const auto& opts = cr->host_config.log_config.config;
     if (auto it = opts.find("max-size"); it != opts.end()) {
       if (auto n = ParseLogSize(it->second); n && *n > 0)

@@ -80,6 +80,8 @@ base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args) {
       TRY(boolean(o.stdin_once));
     } else if (flag == "--keep") {
       TRY(boolean(o.keep));
+    } else if (flag == "--auto-remove") {
+      TRY(boolean(o.auto_remove));
     } else if (flag == "--foreground") {
       TRY(boolean(o.foreground));
     } else {

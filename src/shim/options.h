@@ -17,13 +17,17 @@ struct ShimOptions {
   // same stdio ownership, attach/control sockets and exit.json; the container is left alone
   // when the process ends. The process's host pid is written to exec.pid in the state dir.
   bool exec = false;
-  std::string process;        // exec mode: an OCI process.json (args, env, cwd, user, terminal)
-  std::string state_dir;      // shim.pid, exit.json, attach.sock, control.sock
-  std::string runtime_root;   // the runtime library's state root
-  bool tty = false;           // must match process.terminal in the bundle's config.json
-  bool stdin = false;         // give the container a stdin pipe fed by attach clients
-  bool stdin_once = false;    // an attach client's EOF closes the container's stdin
-  bool keep = false;          // leave the runtime state and cgroup after exit
+  std::string process;       // exec mode: an OCI process.json (args, env, cwd, user, terminal)
+  std::string state_dir;     // shim.pid, exit.json, attach.sock, control.sock
+  std::string runtime_root;  // the runtime library's state root
+  bool tty = false;          // must match process.terminal in the bundle's config.json
+  bool stdin = false;        // give the container a stdin pipe fed by attach clients
+  bool stdin_once = false;   // an attach client's EOF closes the container's stdin
+  bool keep = false;         // leave the runtime state and cgroup after exit
+  // The container is removed after its exit (--rm), so nothing mounts its rootfs again: the
+  // shim may let the container's mount namespace go after it has removed shim.pid (see
+  // Shim::Finish).
+  bool auto_remove = false;
   bool foreground = false;    // do not daemonize (debugging; berthd never passes it)
   std::string log_path;       // json-file log; none when empty
   int64_t log_max_size = -1;  // bytes; -1 = unlimited

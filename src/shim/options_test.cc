@@ -12,8 +12,9 @@ std::vector<std::string> Required() {
 
 TEST(ShimOptions, ParsesAll) {
   auto args = Required();
-  for (const char* a : {"--tty", "--stdin", "--stdin-once", "--log-path", "/l", "--log-max-size",
-                        "100", "--log-max-file=3", "--keep", "--detach-keys", "ctrl-a"})
+  for (const char* a :
+       {"--tty", "--stdin", "--stdin-once", "--log-path", "/l", "--log-max-size", "100",
+        "--log-max-file=3", "--keep", "--auto-remove", "--detach-keys", "ctrl-a"})
     args.push_back(a);
   auto o = ParseOptions(args);
   ASSERT_TRUE(o) << o.error().message();
@@ -21,7 +22,7 @@ TEST(ShimOptions, ParsesAll) {
   EXPECT_EQ(o->bundle, "/b");
   EXPECT_EQ(o->state_dir, "/s");
   EXPECT_EQ(o->runtime_root, "/r");
-  EXPECT_TRUE(o->tty && o->stdin && o->stdin_once && o->keep);
+  EXPECT_TRUE(o->tty && o->stdin && o->stdin_once && o->keep && o->auto_remove);
   EXPECT_FALSE(o->foreground);
   EXPECT_EQ(o->log_path, "/l");
   EXPECT_EQ(o->log_max_size, 100);

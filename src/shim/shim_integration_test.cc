@@ -429,6 +429,33 @@ TEST_F(ShimTest, SurvivesItsParent) {
   EXPECT_EQ(exit["exit_code"], 137);
 }
 
+// The shim holds the container's mount namespace while it runs, so that the init's exit does not
+// wait for the namespace's teardown; nothing of it is left once the shim is gone (TearDown).
+TEST_F(ShimTest, HoldsTheContainersMountNamespace) {
+  MakeBundle({"/bin/sleep", "1000"});
+  StartShim({"--auto-remove"});
+  ASSERT_GT(shim_pid_, 0);
+  auto state = sys::ReadFile(runtime_root_ + "/" + id_ + "/state.json");
+  ASSERT_TRUE(state);
+  pid_t init = nlohmann::json::parse(*state).at("pid").get<pid_t>();
+  auto link = [](const std::string& path) {
+    char buf[128] = {};
+    return ::readlink(path.c_str(), buf, sizeof buf - 1) > 0 ? std::string(buf) : std::string();
+  };
+  std::string ns = link("/proc/" + std::to_string(init) + "/ns/mnt");
+  ASSERT_NE(ns, "");
+  ASSERT_NE(ns, link("/proc/self/ns/mnt"));
+  bool held = false;
+  std::string fds = "/proc/" + std::to_string(shim_pid_) + "/fd";
+  DIR* d = ::opendir(fds.c_str());
+  ASSERT_NE(d, nullptr);
+  while (auto* e = ::readdir(d)) held = held || link(fds + "/" + e->d_name) == ns;
+  ::closedir(d);
+  EXPECT_TRUE(held) << "no fd of the shim is " << ns;
+  EXPECT_EQ(Control("kill KILL"), "ok");
+  EXPECT_EQ(WaitExit()["exit_code"], 137);
+}
+
 TEST_F(ShimTest, KeepLeavesRuntimeStateUntilDeleted) {
   MakeBundle({"/bin/true"});
   StartShim({"--keep"});
