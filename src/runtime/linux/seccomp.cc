@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -296,16 +297,22 @@ bool IsPermissive(uint32_t action) {
          (action & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_TRACE;
 }
 
+// Whether EnosysStub bounds the native syscall numbers for this default action.
+bool HasEnosysStub(uint32_t default_action) {
+  return !IsPermissive(default_action) && default_action != SCMP_ACT_ERRNO(ENOSYS);
+}
+
 // runc's -ENOSYS stub (libcontainer/seccomp/patchbpf), for the native x86_64 arch only:
 // syscalls numbered above the highest one the profile names return ENOSYS instead of the
 // default action, so that libc falls back from syscalls newer than the profile (clone3, ...).
 // x32 syscalls share AUDIT_ARCH_X86_64 and carry bit 30 in the number; they get their own
-// bound when x32 is in the filter and otherwise go to libseccomp's program untouched (which
-// applies its bad-arch action to them).
+// bound when x32 is in the filter, all of them return ENOSYS when x32 was left out of the
+// filter for a kernel without the x32 ABI (`x32_dropped`: the kernel's own answer), and
+// otherwise they go to libseccomp's program untouched (which applies its bad-arch action).
 std::vector<sock_filter> EnosysStub(const oci::Seccomp& profile, uint32_t default_action,
-                                    bool has_x32) {
+                                    bool has_x32, bool x32_dropped) {
 #if defined(__x86_64__)
-  if (IsPermissive(default_action) || default_action == SCMP_ACT_ERRNO(ENOSYS)) return {};
+  if (!HasEnosysStub(default_action)) return {};
   std::optional<uint32_t> max64, max32;
   for (const auto& entry : profile.syscalls) {
     for (const auto& name : entry.names) {
@@ -320,13 +327,14 @@ std::vector<sock_filter> EnosysStub(const oci::Seccomp& profile, uint32_t defaul
       }
     }
   }
-  if (!max64 && !max32) return {};
+  if (!max64 && !max32 && !x32_dropped) return {};
   constexpr uint32_t kArchOffset = offsetof(struct seccomp_data, arch);
   constexpr uint32_t kNrOffset = offsetof(struct seccomp_data, nr);
   constexpr uint32_t kEnosys = SECCOMP_RET_ERRNO | ENOSYS;
-  // An unsigned "nr > bound" that can never be true, for a mode without a bound.
+  // An unsigned "nr > bound" that can never be true, for a mode without a bound; every x32
+  // number (bit 30 set) is above 0.
   const uint32_t bound64 = max64.value_or(0xffffffff);
-  const uint32_t bound32 = max32.value_or(0xffffffff);
+  const uint32_t bound32 = x32_dropped ? 0 : max32.value_or(0xffffffff);
   // Layout (jumps are relative to the next instruction; "main" is libseccomp's program):
   //   0: ld [arch]
   //   1: jeq AUDIT_ARCH_X86_64, 0, main        -> 7
@@ -392,7 +400,26 @@ void AppendField(std::string& out, const std::optional<uint32_t>& v) {
 
 }  // namespace
 
+bool KernelRunsX32Syscalls() {
+#if defined(__x86_64__)
+  static const bool runs = [] {
+    // Under a seccomp filter (a nested engine's, a caller's) the probe could meet a bad-arch
+    // kill: assume the ABI is there, which keeps x32 in the filter as the profile says.
+    if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) return true;
+    long rc = syscall(kX32SyscallBit | __NR_getpid);
+    return !(rc < 0 && errno == ENOSYS);
+  }();
+  return runs;
+#else
+  return false;
+#endif
+}
+
 Result<CompiledFilter> CompileSeccomp(const oci::Seccomp& profile) {
+  return CompileSeccompFor(profile, KernelRunsX32Syscalls());
+}
+
+Result<CompiledFilter> CompileSeccompFor(const oci::Seccomp& profile, bool kernel_runs_x32) {
   CompiledFilter out;
   out.flags = TRY(ProfileFlags(profile));
 
@@ -411,10 +438,20 @@ Result<CompiledFilter> CompileSeccomp(const oci::Seccomp& profile) {
   // seccomp_load, but keep the context honest for anyone exporting it.
   seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_NNP, 0);
 
-  bool has_x32 = false;
+  bool has_x32 = false, x32_dropped = false;
   for (const auto& name : profile.architectures) {
     uint32_t token = TRY(ParseArch(name));
-    if (token == SCMP_ARCH_X32) has_x32 = true;
+    if (token == SCMP_ARCH_X32) {
+      // Without the x32 ABI the kernel answers every x32 syscall with ENOSYS; where the stub is
+      // there anyway it gives that answer instead, and a large filter is a third shorter
+      // (Docker's profile: 1271 -> 898 instructions, whose load, JIT compile included, is
+      // ~0.2 ms less here). Under a permissive default the x32 part is small; it stays.
+      if (!kernel_runs_x32 && HasEnosysStub(def.value)) {
+        x32_dropped = true;
+        continue;
+      }
+      has_x32 = true;
+    }
     int rc = seccomp_arch_add(f.ctx, token);
     if (rc < 0 && rc != -EEXIST)
       return Fail(Error::FromErrno(-rc, fmt::format("seccomp_arch_add {}", name)));
@@ -483,7 +520,7 @@ Result<CompiledFilter> CompileSeccomp(const oci::Seccomp& profile) {
   }
 
   std::vector<sock_filter> body = TRY(ExportBpf(f.ctx));
-  out.program = EnosysStub(profile, def.value, has_x32);
+  out.program = EnosysStub(profile, def.value, has_x32, x32_dropped);
   out.program.insert(out.program.end(), body.begin(), body.end());
   if (out.program.size() > BPF_MAXINSNS)
     return Fail(Error::InvalidArgument(
@@ -494,7 +531,7 @@ Result<CompiledFilter> CompileSeccomp(const oci::Seccomp& profile) {
 
 std::string SeccompCacheKey(const oci::Seccomp& profile) {
   std::string s;
-  AppendField(s, "berth-seccomp-cache-v2");
+  AppendField(s, "berth-seccomp-cache-v3");
   const scmp_version* v = seccomp_version();
   AppendField(s, fmt::format("libseccomp {}.{}.{}", v->major, v->minor, v->micro));
   // libseccomp probes the kernel (API level) when it builds a program.
@@ -503,6 +540,8 @@ std::string SeccompCacheKey(const oci::Seccomp& profile) {
     AppendField(s, u.release);
     AppendField(s, u.machine);
   }
+  // A boot option (syscall.x32=) decides this, not the release.
+  AppendField(s, KernelRunsX32Syscalls() ? "x32" : "no-x32");
   AppendField(s, profile.default_action);
   AppendField(s, profile.default_errno_ret);
   AppendField(s, profile.architectures.size());

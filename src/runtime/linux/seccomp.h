@@ -42,13 +42,24 @@ struct CompiledFilter {
 //    prepended that returns ENOSYS for native (x86_64, and x32 if listed) syscall numbers above
 //    the highest one the profile names, so that syscalls newer than the profile make libc fall
 //    back instead of failing with EPERM (runc's patchbpf; x86_64 hosts only).
+//  - where that stub is prepended and the kernel has no x32 ABI (KernelRunsX32Syscalls),
+//    SCMP_ARCH_X32 is left out of the filter: x32 syscalls get ENOSYS from the stub, as they
+//    would from such a kernel, and the program is much shorter.
 // Errors: kInvalidArgument naming the bad action/op/arch/flag/index; libseccomp failures as
 // errno errors naming the libseccomp call and the syscall. Thread-compatible.
 base::Result<CompiledFilter> CompileSeccomp(const oci::Seccomp& profile);
 
+// CompileSeccomp for a kernel that does (or does not) run x32 syscalls (tests).
+base::Result<CompiledFilter> CompileSeccompFor(const oci::Seccomp& profile, bool kernel_runs_x32);
+
+// Whether this kernel runs x32 syscalls (x86_64 with CONFIG_X86_X32_ABI, not booted with
+// syscall.x32=n): probed once per process with getpid(2) under the x32 bit, and only while the
+// process is under no seccomp filter (under one: assumed true). False off x86_64.
+bool KernelRunsX32Syscalls();
+
 // CompileSeccomp with an on-disk cache in cache_dir (created 0700 if missing), keyed by the
-// SHA-256 of a canonical serialization of the profile, the libseccomp version and the kernel
-// release (libseccomp probes the kernel while it builds). A cache file
+// SHA-256 of a canonical serialization of the profile, the libseccomp version, the kernel
+// release (libseccomp probes the kernel while it builds) and KernelRunsX32Syscalls. A cache file
 // is the raw program followed by a 40-byte trailer (magic, SHA-256 of the program); a missing,
 // short or corrupt file is recompiled and rewritten atomically. Failing to write the cache is
 // logged, not returned. A cached program is trusted as the filter: cache_dir must be private to

@@ -350,6 +350,39 @@ TEST(SeccompTest, X32CallsWithoutX32InTheProfileGetTheBadArchAction) {
   EXPECT_EQ(WTERMSIG(o.status), SIGSYS);
 }
 
+// For a kernel without the x32 ABI a filter with the ENOSYS stub leaves x32 out, shorter, and
+// answers every x32 call with ENOSYS as such a kernel does; a permissive one keeps it.
+TEST(SeccompTest, X32IsLeftOutForAKernelWithoutIt) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "x86_64 only";
+#endif
+  auto p = Profile();
+  p.syscalls.push_back(
+      Rule({"getpid", "openat", "close", "read", "fstat", "lseek"}, "SCMP_ACT_ALLOW"));
+  auto with = CompileSeccompFor(p, true);
+  auto without = CompileSeccompFor(p, false);
+  ASSERT_TRUE(with && without);
+  EXPECT_LT(without->program.size(), with->program.size());
+  auto o = RunFiltered(*without, [](Values& v) {
+    v[0] = Sys(0x40000000L + SYS_getpid);
+    v[1] = Sys(0x40000000L + 1000);
+    v[2] = Sys(SYS_getpid);
+    v[3] = Sys(SYS_getppid);
+  });
+  ExpectExitedCleanly(o);
+  EXPECT_EQ(o.values[0], -ENOSYS);
+  EXPECT_EQ(o.values[1], -ENOSYS);
+  EXPECT_GT(o.values[2], 0);
+  EXPECT_EQ(o.values[3], -EPERM);
+
+  auto permissive = Profile("SCMP_ACT_ALLOW");
+  permissive.syscalls.push_back(Rule({"getppid"}, "SCMP_ACT_ERRNO"));
+  auto kept = CompileSeccompFor(permissive, false);
+  auto full = CompileSeccompFor(permissive, true);
+  ASSERT_TRUE(kept && full);
+  EXPECT_EQ(kept->program.size(), full->program.size());
+}
+
 TEST(SeccompTest, RuleEqualToDefaultIsSkipped) {
   auto p = Profile();
   p.syscalls.push_back(Rule({"getppid"}, "SCMP_ACT_ERRNO"));  // EPERM, like the default
