@@ -796,13 +796,6 @@ void Shim::UpdateStdinInterest() {
 base::Status Shim::Finish() {
   for (int s = 1; s <= 2; ++s)
     split_[s - 1].Flush([&](std::string_view line) { LogLine(s, line); });
-  // Last output to attach clients, best effort (non-blocking); then they see EOF. Exec mode
-  // closes them only after exit.json: berthd records the exit code when its stream ends.
-  auto close_clients = [&] {
-    for (auto it = clients_.begin(); it != clients_.end();) FlushClient((it++)->second);
-    clients_.clear();
-  };
-  if (!o_.exec) close_clients();
   ::unlink(Path("attach.sock").c_str());
   ::unlink(Path("control.sock").c_str());
 
@@ -824,6 +817,12 @@ base::Status Shim::Finish() {
   // Not fsynced: the state dir lives in the exec root, runtime state that a reboot clears (the
   // containers are gone then too); a crash of berthd or of this shim keeps the page cache.
   auto written = sys::WriteFileReplace(Path("exit.json"), json, 0600);
+  // Last output to attach clients, best effort (non-blocking); then they see EOF. After
+  // exit.json: berthd records an exec's exit code when its stream ends, and a `run` waits for
+  // the exit record as well as for the EOF, whose reader (woken on this CPU) would otherwise
+  // hold up the record.
+  for (auto it = clients_.begin(); it != clients_.end();) FlushClient((it++)->second);
+  clients_.clear();
   // exit.json first, then the container's cgroups and runtime state: berthd sees the rename
   // (inotify) and handles the exit (unmount, --rm) while this runs, and waits for this process
   // to be gone (shim.pid, removed last) before it starts the container again or reports it
@@ -836,7 +835,6 @@ base::Status Shim::Finish() {
   if (!o_.keep && !o_.exec) deleted = runtime_.Delete(o_.id, true, poststop_);
   if (written) ::unlink(Path("shim.pid").c_str());
   init_mnt_ns_.Reset();
-  if (o_.exec) close_clients();
   if (!written) return written;
   if (!deleted) return Fail(std::move(deleted).error().Context("delete container"));
   return {};
