@@ -60,17 +60,25 @@ struct PendingWait {
   }
 };
 
-base::Result<PendingWait> StartWait(client::Client& client, const std::string& id,
-                                    const std::string& condition) {
+std::string WaitTarget(const std::string& id, const std::string& condition) {
   std::string target = ApiPath("/containers/" + id + "/wait");
   if (!condition.empty()) target += "?condition=" + condition;
-  client::Connection conn = TRY(client.Open("POST", target));
+  return target;
+}
+
+// The wait is registered once its head has come (the daemon flushes it at once).
+base::Result<PendingWait> WaitFromHead(client::Connection conn) {
   if (conn.head().status < 200 || conn.head().status > 299) {
     client::Response r = conn.head();
     r.body = TRY(conn.ReadBody());
     return base::Fail(client::ErrorFromResponse(r));
   }
   return PendingWait{std::move(conn)};
+}
+
+base::Result<PendingWait> StartWait(client::Client& client, const std::string& id,
+                                    const std::string& condition) {
+  return WaitFromHead(TRY(client.Open("POST", WaitTarget(id, condition))));
 }
 
 // docker's reference.FamiliarString(TagNameOnly(ref)) for "Unable to find image".
@@ -150,15 +158,20 @@ int Run(client::Client& client, ContainerOptions o) {
     return 0;
   }
 
-  auto conn = client.Hijack("POST", AttachTarget(id, o.interactive));
+  // The attach and the wait travel together (one round trip less before the start); both are
+  // registered with the daemon once their heads have come.
+  auto attach_sent = client.SendHijack("POST", AttachTarget(id, o.interactive));
+  if (!attach_sent) return RunFailure(client, attach_sent.error(), "run", kExitDaemonError);
+  auto wait_sent = client.SendOpen("POST", WaitTarget(id, condition));
+  if (!wait_sent) return RunFailure(client, wait_sent.error(), "run", kExitDaemonError);
+  auto conn = attach_sent->Finish();
   if (!conn) return RunFailure(client, conn.error(), "run", kExitDaemonError);
+  auto wait_head = wait_sent->Finish();
+  auto wait = wait_head ? WaitFromHead(std::move(*wait_head))
+                        : base::Result<PendingWait>(base::Fail(std::move(wait_head).error()));
+  if (!wait) return RunFailure(client, wait.error(), "run", kExitDaemonError);
   std::unique_ptr<RawTerminal> raw;
   if (o.tty && o.interactive) raw = RawTerminal::Enable(0);
-  auto wait = StartWait(client, id, condition);
-  if (!wait) {
-    raw.reset();
-    return RunFailure(client, wait.error(), "run", kExitDaemonError);
-  }
   if (auto st = CheckStatus(client.Post(ApiPath("/containers/" + id + "/start"), "", "")); !st) {
     raw.reset();
     CleanUpFailedStart(client, id, o.rm, *wait);

@@ -23,6 +23,7 @@ inline constexpr std::string_view kDefaultHost = "unix:///run/berth/berth.sock";
 
 struct Response;
 class Connection;
+class PendingRequest;
 class Tunnel;
 
 // TLS towards a tcp:// daemon, as the docker CLI's --tls and --tlsverify set it up.
@@ -109,6 +110,12 @@ class Client {
                                   std::string_view body = {},
                                   std::string_view content_type = "application/json");
 
+  // Open and Hijack in two steps, so that requests can be in flight together on their own
+  // connections (`run` sends its attach and its wait at once, and waits for both heads before
+  // the start): these connect and send the request; PendingRequest::Finish reads the head and
+  // returns what Open (Hijack) would have.
+  base::Result<PendingRequest> SendOpen(std::string_view method, std::string_view target);
+  base::Result<PendingRequest> SendHijack(std::string_view method, std::string_view target);
   // The unix socket's path; "" for a tcp:// endpoint.
   const std::string& socket_path() const { return endpoint_.socket_path; }
   // "unix:///PATH" or "tcp://HOST:PORT", for messages.
@@ -159,6 +166,30 @@ class Connection {
   Response head_;
   std::string buffered_;
   std::shared_ptr<Tunnel> tunnel_;
+};
+
+// A request sent whose response head is still to be read (Client::SendOpen, SendHijack). Owns
+// the connection until Finish; dropping it abandons the request. Move-only.
+class PendingRequest {
+ public:
+  PendingRequest(PendingRequest&& o) noexcept;
+  PendingRequest& operator=(PendingRequest&&) = delete;
+  PendingRequest(const PendingRequest&) = delete;
+  PendingRequest& operator=(const PendingRequest&) = delete;
+  ~PendingRequest();
+
+  // Blocks for the response head; then as Client::Open or Client::Hijack. Once only.
+  base::Result<Connection> Finish();
+
+ private:
+  friend class Client;
+  PendingRequest(const Endpoint& endpoint, int fd, std::shared_ptr<Tunnel> tunnel, bool hijack)
+      : endpoint_(&endpoint), fd_(fd), tunnel_(std::move(tunnel)), hijack_(hijack) {}
+
+  const Endpoint* endpoint_;  // the Client's, which must outlive this
+  int fd_ = -1;
+  std::shared_ptr<Tunnel> tunnel_;
+  bool hijack_ = false;
 };
 
 // Percent-encodes a query value (RFC 3986 unreserved characters stay).

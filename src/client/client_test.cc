@@ -6,12 +6,14 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/transport.h"
@@ -211,6 +213,83 @@ TEST(DialTimeoutTest, AServerThatNeverAnswersTheHandshakeFailsAfterTheHandshakeT
   EXPECT_NE(d.error().message().find("TLS handshake"), std::string::npos) << d.error().message();
   EXPECT_NE(d.error().message().find("timeout"), std::string::npos) << d.error().message();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+}
+
+// A unix-socket server that accepts two connections and reads both request heads before it
+// answers either: the client's two requests must be in flight together.
+TEST(PendingRequestTest, TwoRequestsInFlightTogether) {
+  std::string dir = std::filesystem::temp_directory_path() / "berth-client-pending-XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  std::string path = dir + "/s.sock";
+  int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(l, 4), 0);
+  std::vector<std::string> heads;
+  std::thread server([&] {
+    int c[2];
+    for (int& fd : c) {
+      fd = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+      std::string head;
+      char ch;
+      while (head.find("\r\n\r\n") == std::string::npos && read(fd, &ch, 1) == 1) head += ch;
+      heads.push_back(head);
+    }
+    std::string up =
+        "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n"
+        "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\nstream";
+    std::string missing =
+        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 34\r\n\r\n"
+        "{\"message\":\"No such container: x\"}";
+    std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+    for (size_t i = 0; i < 2; ++i) {
+      bool hijack = heads[i].find("Upgrade: tcp") != std::string::npos;
+      bool wait = heads[i].find("/wait") != std::string::npos;
+      const std::string& answer = hijack ? up : wait ? ok : missing;
+      (void)!write(c[i], answer.data(), answer.size());
+      close(c[i]);
+    }
+  });
+  Client client(path);
+  auto attach = client.SendHijack("POST", "/containers/x/attach?stream=1");
+  auto wait = client.SendOpen("POST", "/containers/x/wait");
+  ASSERT_TRUE(attach && wait);
+  auto stream = attach->Finish();
+  ASSERT_TRUE(stream) << stream.error().message();
+  EXPECT_EQ(stream->head().status, 101);
+  auto waited = wait->Finish();
+  ASSERT_TRUE(waited) << waited.error().message();
+  EXPECT_EQ(waited->head().status, 200);
+  EXPECT_EQ(waited->ReadBody().value_or(""), "{}");
+  EXPECT_FALSE(wait->Finish());
+  server.join();
+  ASSERT_EQ(heads.size(), 2u);
+  EXPECT_NE(heads[0].find("POST /containers/x/attach?stream=1 HTTP/1.1"), std::string::npos);
+  EXPECT_NE(heads[1].find("Connection: close"), std::string::npos);
+
+  // A hijack the daemon refuses is its error message.
+  std::thread refuse([&] {
+    int fd = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+    std::string head;
+    char ch;
+    while (head.find("\r\n\r\n") == std::string::npos && read(fd, &ch, 1) == 1) head += ch;
+    std::string missing =
+        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 34\r\n\r\n"
+        "{\"message\":\"No such container: x\"}";
+    (void)!write(fd, missing.data(), missing.size());
+    close(fd);
+  });
+  auto refused = client.SendHijack("POST", "/containers/x/attach");
+  ASSERT_TRUE(refused);
+  auto r = refused->Finish();
+  refuse.join();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), base::ErrorCode::kNotFound);
+  EXPECT_EQ(r.error().message(), "No such container: x");
+  close(l);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

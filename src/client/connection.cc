@@ -58,13 +58,32 @@ bool HeaderIs(const Response& r, std::string_view name, std::string_view value) 
   return v.size() == value.size() && strncasecmp(v.data(), value.data(), v.size()) == 0;
 }
 
-// Connects, sends the request, reads up to the end of the head.
-base::Result<Connection> Exchange(const Endpoint& ep, std::string_view method,
-                                  std::string_view target, std::string_view body,
-                                  std::string_view content_type,
-                                  const std::vector<std::pair<std::string, std::string>>& headers,
-                                  bool upgrade) {
+// Connects and sends the request.
+base::Result<Dialed> SendRequest(const Endpoint& ep, std::string_view method,
+                                 std::string_view target, std::string_view body,
+                                 std::string_view content_type,
+                                 const std::vector<std::pair<std::string, std::string>>& headers,
+                                 bool upgrade) {
   Dialed d = TRY(Dial(ep));
+  base::ScopeGuard close_fd([&d] {
+    close(d.fd);
+    if (d.tunnel) d.tunnel->Stop();
+  });
+  std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: berth-client\r\n",
+                                method, target, ep.tcp ? ep.host : "berth");
+  if (!content_type.empty()) req += fmt::format("Content-Type: {}\r\n", content_type);
+  for (const auto& [k, v] : headers) req += fmt::format("{}: {}\r\n", k, v);
+  req += fmt::format("Content-Length: {}\r\n", body.size());
+  req += upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" : "Connection: close\r\n\r\n";
+  req += body;
+  if (auto st = WriteAll(d.fd, req); !st)
+    return base::Fail(Transport(ep, d.tunnel.get(), "send request: " + st.error().message()));
+  close_fd.Dismiss();
+  return d;
+}
+
+// Reads up to the end of the head of the answer to the request sent on `d`.
+base::Result<Connection> ReadHead(const Endpoint& ep, Dialed d) {
   int fd = d.fd;
   base::ScopeGuard close_fd([&d] {
     close(d.fd);
@@ -73,16 +92,6 @@ base::Result<Connection> Exchange(const Endpoint& ep, std::string_view method,
   auto fail = [&](const std::string& what) {
     return base::Fail(Transport(ep, d.tunnel.get(), what));
   };
-
-  std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: berth-client\r\n",
-                                method, target, ep.tcp ? ep.host : "berth");
-  if (!content_type.empty()) req += fmt::format("Content-Type: {}\r\n", content_type);
-  for (const auto& [k, v] : headers) req += fmt::format("{}: {}\r\n", k, v);
-  req += fmt::format("Content-Length: {}\r\n", body.size());
-  req += upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" : "Connection: close\r\n\r\n";
-  req += body;
-  if (auto st = WriteAll(fd, req); !st) return fail("send request: " + st.error().message());
-
   std::string buf;
   size_t end;
   while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
@@ -110,6 +119,27 @@ base::Result<Connection> Exchange(const Endpoint& ep, std::string_view method,
   }
   close_fd.Dismiss();
   return Connection(fd, std::move(head), buf.substr(end + 4), std::move(d.tunnel));
+}
+
+// Connects, sends the request, reads up to the end of the head.
+base::Result<Connection> Exchange(const Endpoint& ep, std::string_view method,
+                                  std::string_view target, std::string_view body,
+                                  std::string_view content_type,
+                                  const std::vector<std::pair<std::string, std::string>>& headers,
+                                  bool upgrade) {
+  return ReadHead(ep, TRY(SendRequest(ep, method, target, body, content_type, headers, upgrade)));
+}
+
+// What Hijack returns for a head: the stream, or the daemon's error.
+base::Result<Connection> HijackedOrError(Connection conn) {
+  const Response& h = conn.head();
+  std::string_view type = h.Header("Content-Type");
+  bool raw = base::StartsWith(type, "application/vnd.docker.raw-stream") ||
+             base::StartsWith(type, "application/vnd.docker.multiplexed-stream");
+  if (h.status == 101 || (h.status == 200 && raw)) return conn;
+  Response r = h;
+  r.body = TRY(conn.ReadBody());
+  return base::Fail(ErrorFromResponse(r));
 }
 
 }  // namespace
@@ -200,16 +230,37 @@ base::Result<Connection> Client::Open(
 
 base::Result<Connection> Client::Hijack(std::string_view method, std::string_view target,
                                         std::string_view body, std::string_view content_type) {
-  Connection conn =
-      TRY(Exchange(endpoint_, method, target, body, content_type, {}, /*upgrade=*/true));
-  const Response& h = conn.head();
-  std::string_view type = h.Header("Content-Type");
-  bool raw = base::StartsWith(type, "application/vnd.docker.raw-stream") ||
-             base::StartsWith(type, "application/vnd.docker.multiplexed-stream");
-  if (h.status == 101 || (h.status == 200 && raw)) return conn;
-  Response r = h;
-  r.body = TRY(conn.ReadBody());
-  return base::Fail(ErrorFromResponse(r));
+  return HijackedOrError(
+      TRY(Exchange(endpoint_, method, target, body, content_type, {}, /*upgrade=*/true)));
+}
+
+base::Result<PendingRequest> Client::SendOpen(std::string_view method, std::string_view target) {
+  Dialed d = TRY(SendRequest(endpoint_, method, target, {}, {}, {}, false));
+  return PendingRequest(endpoint_, d.fd, std::move(d.tunnel), false);
+}
+
+base::Result<PendingRequest> Client::SendHijack(std::string_view method, std::string_view target) {
+  Dialed d = TRY(SendRequest(endpoint_, method, target, {}, "application/json", {}, true));
+  return PendingRequest(endpoint_, d.fd, std::move(d.tunnel), true);
+}
+
+PendingRequest::PendingRequest(PendingRequest&& o) noexcept
+    : endpoint_(o.endpoint_),
+      fd_(std::exchange(o.fd_, -1)),
+      tunnel_(std::move(o.tunnel_)),
+      hijack_(o.hijack_) {}
+
+PendingRequest::~PendingRequest() {
+  if (fd_ >= 0) close(fd_);
+  if (tunnel_) tunnel_->Stop();
+}
+
+base::Result<Connection> PendingRequest::Finish() {
+  if (fd_ < 0) return base::Fail(base::Error::Internal("PendingRequest::Finish called twice"));
+  Dialed d{std::exchange(fd_, -1), std::move(tunnel_)};
+  Connection conn = TRY(ReadHead(*endpoint_, std::move(d)));
+  if (hijack_) return HijackedOrError(std::move(conn));
+  return conn;
 }
 
 }  // namespace berth::client
