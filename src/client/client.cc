@@ -96,29 +96,6 @@ std::string_view Response::Header(std::string_view name) const {
   return {};
 }
 
-base::Result<Response> Client::Do(std::string_view method, std::string_view target,
-                                  std::string_view body, std::string_view content_type,
-                                  const std::vector<std::pair<std::string, std::string>>& headers) {
-  Exchange x;
-  TRY(x.Send(endpoint_, method, target, body, content_type, headers));
-  beast::error_code ec;
-
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(boost::none);  // the daemon is trusted; images can be large
-  parser.skip(method == "HEAD");
-  http::read(x.stream, buffer, parser, ec);
-  if (ec) return base::Fail(x.Broken(endpoint_, "read response: " + ec.message()));
-  auto res = parser.release();
-
-  Response out;
-  out.status = static_cast<int>(res.result_int());
-  for (const auto& f : res)
-    out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-  out.body = std::move(res.body());
-  return out;
-}
-
 base::Result<Response> Client::Stream(
     std::string_view method, std::string_view target, std::string_view body,
     std::string_view content_type, const std::vector<std::pair<std::string, std::string>>& headers,
