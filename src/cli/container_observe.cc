@@ -223,15 +223,19 @@ json StatsRow(const json& s, const std::string& name_hint, bool trunc) {
           {"PIDs", std::to_string(U(s, {"pids_stats", "current"}))}};
 }
 
-const json kStatsHeaders = {{"Container", "CONTAINER"},
-                            {"ID", "CONTAINER ID"},
-                            {"Name", "NAME"},
-                            {"CPUPerc", "CPU %"},
-                            {"MemUsage", "MEM USAGE / LIMIT"},
-                            {"MemPerc", "MEM %"},
-                            {"NetIO", "NET I/O"},
-                            {"BlockIO", "BLOCK I/O"},
-                            {"PIDs", "PIDS"}};
+// Built on first use: a namespace-scope json would be built at every CLI start.
+const json& StatsHeaders() {
+  static const json headers = {{"Container", "CONTAINER"},
+                               {"ID", "CONTAINER ID"},
+                               {"Name", "NAME"},
+                               {"CPUPerc", "CPU %"},
+                               {"MemUsage", "MEM USAGE / LIMIT"},
+                               {"MemPerc", "MEM %"},
+                               {"NetIO", "NET I/O"},
+                               {"BlockIO", "BLOCK I/O"},
+                               {"PIDs", "PIDS"}};
+  return headers;
+}
 
 int Stats(client::Client& client, const StatsOptions& o) {
   std::string format = o.format.empty()
@@ -262,7 +266,7 @@ int Stats(client::Client& client, const StatsOptions& o) {
     if (rc != 0 && rows.empty()) return rc;
     // The streaming view redraws in place, as docker's does on a terminal.
     if (!o.no_stream && isatty(1)) fmt::print("\x1b[2J\x1b[H");
-    if (!PrintFormatted(format, rows, kStatsHeaders)) return kExitCommandError;
+    if (!PrintFormatted(format, rows, StatsHeaders())) return kExitCommandError;
     std::fflush(stdout);
     if (o.no_stream) return rc;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));

@@ -141,13 +141,17 @@ json Row(const json& c, bool trunc) {
           {"RawLabels", c.contains("Labels") ? c["Labels"] : json::object()}};
 }
 
-const json kHeaders = {{"ID", "CONTAINER ID"},      {"Names", "NAMES"},
-                       {"Image", "IMAGE"},          {"Command", "COMMAND"},
-                       {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"},
-                       {"Ports", "PORTS"},          {"State", "STATE"},
-                       {"Status", "STATUS"},        {"Size", "SIZE"},
-                       {"Labels", "LABELS"},        {"Mounts", "MOUNTS"},
-                       {"Networks", "NETWORKS"},    {"LocalVolumes", "LOCAL VOLUMES"}};
+// Built on first use: a namespace-scope json would be built at every CLI start.
+const json& Headers() {
+  static const json headers = {{"ID", "CONTAINER ID"},      {"Names", "NAMES"},
+                               {"Image", "IMAGE"},          {"Command", "COMMAND"},
+                               {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"},
+                               {"Ports", "PORTS"},          {"State", "STATE"},
+                               {"Status", "STATUS"},        {"Size", "SIZE"},
+                               {"Labels", "LABELS"},        {"Mounts", "MOUNTS"},
+                               {"Networks", "NETWORKS"},    {"LocalVolumes", "LOCAL VOLUMES"}};
+  return headers;
+}
 
 int Ps(client::Client& client, const PsOptions& o) {
   int limit = o.latest ? 1 : o.last;
@@ -203,7 +207,7 @@ int Ps(client::Client& client, const PsOptions& o) {
        }}};
   std::map<std::string, Template::Method> header_methods = {
       {"Label", [](const json&, const std::vector<json>&) -> json { return "LABEL"; }}};
-  return PrintFormatted(format, rows, kHeaders, methods, header_methods) ? 0 : kExitCommandError;
+  return PrintFormatted(format, rows, Headers(), methods, header_methods) ? 0 : kExitCommandError;
 }
 
 }  // namespace
