@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "base/strings.h"
 #include "runtime/hooks.h"
@@ -70,12 +71,42 @@ base::Status SetupConsole(InitConfig& c) {
   return {};
 }
 
+// The signals whose disposition is SIG_IGN (bit N-1: signal N), from /proc/self/status;
+// nullopt when that cannot be read (no /proc in the container, an unexpected format).
+std::optional<uint64_t> IgnoredSignals() {
+  int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[8192];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof buf - 1 && (n = ::read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+    len += static_cast<size_t>(n);
+  ::close(fd);
+  buf[len] = '\0';
+  const char* p = std::strstr(buf, "\nSigIgn:");
+  if (!p) return std::nullopt;
+  p += 8;
+  while (*p == ' ' || *p == '\t') ++p;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long mask = std::strtoull(p, &end, 16);
+  if (end == p || errno != 0) return std::nullopt;
+  return static_cast<uint64_t>(mask);
+}
+
 // execve resets handlers but keeps SIG_IGN, so the container would inherit whatever its
 // launcher ignored: SIGPIPE (most daemons, berthd included, and the hook runner here),
 // SIGINT/SIGQUIT (a background job of a shell), glibc's two internal signals (posix_spawn sets
 // them to SIG_IGN in the child). A process in a container starts with every signal at its
-// default, as under Docker. Best effort: a custom seccomp filter may refuse rt_sigaction.
+// default, as under Docker. Only the ignored ones need a call (one read of /proc/self/status
+// instead of 62 rt_sigaction calls, ~60 us on the reference VM); all of them when the mask
+// cannot be read. Best effort: a custom seccomp filter may refuse rt_sigaction.
 void ResetSignalDispositions() {
+  const std::optional<uint64_t> ignored = IgnoredSignals();
+  auto needs_reset = [&](int sig) {
+    return sig != SIGKILL && sig != SIGSTOP &&
+           (!ignored || (*ignored & (uint64_t{1} << (sig - 1))) != 0);
+  };
 #if defined(__x86_64__) || defined(__aarch64__)
   // The kernel's struct sigaction there; the raw call because glibc's sigaction() refuses its
   // internal signals (32 and 33).
@@ -85,15 +116,13 @@ void ResetSignalDispositions() {
     void (*restorer)();
     uint64_t mask;
   } dfl = {SIG_DFL, 0, nullptr, 0};
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
-  }
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (needs_reset(sig)) ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
 #else
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig)
-    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+    if (needs_reset(sig)) ::sigaction(sig, &dfl, nullptr);
 #endif
 }
 
