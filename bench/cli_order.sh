@@ -45,9 +45,11 @@ import re, sys
 out, symfile = sys.argv[1], sys.argv[2]
 files = sorted(sys.argv[3:], key=lambda f: int(f.rsplit('/', 1)[1].split('.')[0]))
 symbols = [l.strip() for l in open(symfile)]
+# Each command's new functions as a group, sorted so that a regenerated list differs only where
+# the code did (callgrind's own order varies from run to run).
 seen = {}
 for f in files:
-    names = {}
+    names, ran = {}, set()
     for line in open(f, errors='replace'):
         m = re.match(r'^(c?fn)=\((\d+)\)(?: (.*))?$', line.rstrip('\n'))
         if not m:
@@ -57,7 +59,9 @@ for f in files:
         name = names.get(m.group(2))
         # Unnamed code shows as a hex address; it cannot be ordered by name.
         if m.group(1) == 'fn' and name and not name.startswith('0x'):
-            seen.setdefault(name, None)
+            ran.add(name)
+    for name in sorted(ran):
+        seen.setdefault(name, None)
 # glibc picks a string function's variant by CPU (ifunc); valgrind's CPU has no AVX-512, so the
 # trace names __strlen_avx2 where this machine runs __strlen_evex: list every variant.
 variant = re.compile(r'^(__\w+?)_(sse2|ssse3|sse4_1|sse4_2|avx|avx2|evex|evex512|avx512)')
