@@ -48,6 +48,19 @@ load helpers
   assert_eq "$(jq -r '.owner | type' <<<"$s")" string "owner type"
 }
 
+@test "state: a bundle reached through a symlink, with a symlinked root.path, is resolved" {
+  ln -s "$BUNDLE" "$TESTDIR/bundle-link"
+  mv "$ROOTFS" "$BUNDLE/rootfs-real"
+  ln -s rootfs-real "$ROOTFS"
+  set_cmd 'echo started; exec sleep 3600'
+  rt_bg run -d --bundle "$TESTDIR/bundle-link" --pid-file "$TESTDIR/$CID.pid" "$CID"
+  wait_file "$TESTDIR/ctr.out"
+  assert_eq "$(cat "$TESTDIR/ctr.out")" started
+  run rt state "$CID"
+  assert_success
+  assert_eq "$(jq -r .bundle <<<"$output")" "$(readlink -f "$BUNDLE")" bundle
+}
+
 @test "run: foreground exit code is propagated (exit 42) and stdio is the caller's" {
   set_cmd 'echo to-stdout; echo to-stderr >&2; exit 42'
   run --separate-stderr run_fg
