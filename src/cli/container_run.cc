@@ -167,8 +167,8 @@ int Run(client::Client& client, ContainerOptions o) {
   auto conn = attach_sent->Finish();
   if (!conn) return RunFailure(client, conn.error(), "run", kExitDaemonError);
   auto wait_head = wait_sent->Finish();
-  auto wait = wait_head ? WaitFromHead(std::move(*wait_head))
-                        : base::Result<PendingWait>(base::Fail(std::move(wait_head).error()));
+  if (!wait_head) return RunFailure(client, wait_head.error(), "run", kExitDaemonError);
+  auto wait = WaitFromHead(std::move(*wait_head));
   if (!wait) return RunFailure(client, wait.error(), "run", kExitDaemonError);
   std::unique_ptr<RawTerminal> raw;
   if (o.tty && o.interactive) raw = RawTerminal::Enable(0);

@@ -227,22 +227,23 @@ TEST(PendingRequestTest, TwoRequestsInFlightTogether) {
   std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
   ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   ASSERT_EQ(listen(l, 4), 0);
-  std::vector<std::string> heads;
+  // Accepts one connection and reads its request head.
+  auto accept_head = [l](std::string& head) {
+    int fd = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+    char ch;
+    while (head.find("\r\n\r\n") == std::string::npos && read(fd, &ch, 1) == 1) head += ch;
+    return fd;
+  };
+  const std::string missing =
+      "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 34\r\n\r\n"
+      "{\"message\":\"No such container: x\"}";
+  std::vector<std::string> heads(2);
   std::thread server([&] {
     int c[2];
-    for (int& fd : c) {
-      fd = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
-      std::string head;
-      char ch;
-      while (head.find("\r\n\r\n") == std::string::npos && read(fd, &ch, 1) == 1) head += ch;
-      heads.push_back(head);
-    }
+    for (size_t i = 0; i < 2; ++i) c[i] = accept_head(heads[i]);
     std::string up =
         "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n"
         "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\nstream";
-    std::string missing =
-        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 34\r\n\r\n"
-        "{\"message\":\"No such container: x\"}";
     std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
     for (size_t i = 0; i < 2; ++i) {
       bool hijack = heads[i].find("Upgrade: tcp") != std::string::npos;
@@ -271,13 +272,8 @@ TEST(PendingRequestTest, TwoRequestsInFlightTogether) {
 
   // A hijack the daemon refuses is its error message.
   std::thread refuse([&] {
-    int fd = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
     std::string head;
-    char ch;
-    while (head.find("\r\n\r\n") == std::string::npos && read(fd, &ch, 1) == 1) head += ch;
-    std::string missing =
-        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 34\r\n\r\n"
-        "{\"message\":\"No such container: x\"}";
+    int fd = accept_head(head);
     (void)!write(fd, missing.data(), missing.size());
     close(fd);
   });
