@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +39,18 @@ struct CreateOptions {
   // init joins it instead of creating one when the config asks for a new one and no user
   // namespace (linux::UseSpareNetworkNamespace). -1: none.
   int spare_netns = -1;
+  // Launch only, prelaunch (berth-shim creating a container ahead of its start): a
+  // SOCK_SEQPACKET socket on which the init, set up and about to exec, sends "ready\n" and
+  // then waits (prelaunch_wait_ms at most) for a record, which it leaves unread for the caller;
+  // then it execs. EOF or no record in time ends the launch with Unavailable, nothing left
+  // behind. Needs a launch whose init runs while the caller is suspended (no user namespace,
+  // hooks or seccomp listener): otherwise Unavailable at once. -1: none.
+  int prelaunch_fd = -1;
+  int prelaunch_wait_ms = 0;
+  // Launch only: runs just before the clone, when everything the init does not need is done
+  // (berth-shim waits there for the rootfs, which berthd mounts meanwhile). An error ends the
+  // launch.
+  std::function<base::Status()> before_clone;
 };
 
 struct ExecOptions {

@@ -342,6 +342,13 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
     init.join_cgroup = [&] { return mgr->Apply(0); };  // 0: the writing process itself
     init.apply_resources = [&] { return ApplyResources(*mgr, spec); };
   }
+  if (mode == Mode::kLaunch && opts.prelaunch_fd >= 0) {
+    // The init waits while its parent sleeps in the clone: only a suspended parent allows it.
+    if (!init.parent_suspended)
+      return Fail(Error::Unavailable("this container cannot be prelaunched"));
+    init.prelaunch_fd = opts.prelaunch_fd;
+    init.prelaunch_wait_ms = opts.prelaunch_wait_ms;
+  }
 
   // Create the cgroup directories now: the init bind-mounts them while the parent attaches it.
   TRY_CTX(mgr->Apply(-1), "cgroup");
@@ -352,6 +359,7 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
     if (j.flag == CLONE_NEWPID && ::setns(j.fd.get(), CLONE_NEWPID) != 0)
       return Fail(Error::FromErrno(errno, "setns pid"));
   }
+  if (mode == Mode::kLaunch && opts.before_clone) TRY(opts.before_clone());
   // Non-dumpable is inherited by the child and kept until its execve: processes already in the
   // container cannot open /proc/<init>/exe (the runtime binary) meanwhile (CVE-2019-5736).
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -389,6 +397,8 @@ base::Result<Runtime::Created> Runtime::CreateContainer(const CreateOptions& opt
     // Back from the clone, the init has exec'd the container's process or exited; what it had
     // to say is queued on the socket, whose other end is closed now either way.
     while (auto msg = RecvSync(parent_sock.get())) {
+      if (msg->type == SyncType::kError && msg->payload == linux::kNoStart)
+        return Fail(Error::Unavailable(msg->payload));
       if (msg->type == SyncType::kError) return Fail(Error::Internal(msg->payload));
       if (msg->type == SyncType::kPty)
         TRY(HandOverPty(opts, std::move(msg->fd), msg->payload, out.pty_master));

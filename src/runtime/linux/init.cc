@@ -144,6 +144,26 @@ base::Status WaitForStart(InitConfig& c) {
   }
 }
 
+// Prelaunch: tells the caller's peer the container is ready, and waits for the start record,
+// leaving it for the caller (it carries fds that must not reach the container).
+base::Status AwaitPrelaunchStart(const InitConfig& c) {
+  static constexpr char kReady[] = "ready\n";
+  if (::send(c.prelaunch_fd, kReady, sizeof kReady - 1, MSG_NOSIGNAL) < 0)
+    return Fail(Error::FromErrno(errno, "prelaunch: send ready"));
+  struct pollfd p = {c.prelaunch_fd, POLLIN, 0};
+  int n;
+  while ((n = ::poll(&p, 1, c.prelaunch_wait_ms)) < 0 && errno == EINTR) {
+  }
+  if (n < 0) return Fail(Error::FromErrno(errno, "prelaunch: poll"));
+  if (n == 0) return Fail(Error::Unavailable(std::string(kNoStart)));
+  char b;
+  ssize_t r = ::recv(c.prelaunch_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (r < 0) return Fail(Error::FromErrno(errno, "prelaunch: recv"));
+  if (r == 0) return Fail(Error::Unavailable(std::string(kNoStart)));
+  ::close(c.prelaunch_fd);
+  return {};
+}
+
 base::Status Init(InitConfig& c) {
   const oci::Spec& spec = *c.spec;
   const oci::Process& proc = *c.process;
@@ -245,6 +265,7 @@ base::Status Init(InitConfig& c) {
   // Leaked host fds must be gone before chdir: cwd "/proc/self/fd/N" would reach the host.
   std::vector<int> keep = {c.sync_fd};
   if (c.fifo_fd >= 0) keep.push_back(c.fifo_fd);
+  if (c.prelaunch_fd >= 0) keep.push_back(c.prelaunch_fd);
   TRY(CloseFdsFrom(3 + c.preserve_fds, keep));
   TRY(EnterCwd(proc.cwd));
   std::vector<std::string> env = EnvWithDefaults(proc.env, proc.user.uid);
@@ -256,6 +277,8 @@ base::Status Init(InitConfig& c) {
   if (!c.parent_suspended) {
     TRY(SendSync(c.sync_fd, SyncType::kReady));
     if (c.wait_for_start) TRY(WaitForStart(c));
+  } else if (c.prelaunch_fd >= 0) {
+    TRY(AwaitPrelaunchStart(c));
   }
   if (spec.hooks && !spec.hooks->start_container.empty() && !c.exec_mode)
     TRY(RunHooks(spec.hooks->start_container, "startContainer", hook_state("created")));

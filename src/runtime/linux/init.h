@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "oci/runtime_config.h"
 #include "runtime/linux/namespaces.h"
@@ -44,10 +45,18 @@ struct InitConfig {
   // Set just before the container's execve and cleared if it fails: how the resumed parent
   // tells an exec from an exit (both close sync_fd).
   bool exec_started = false;
+  // Prelaunch (CreateOptions::prelaunch_fd), suspended parent only: "ready" goes there once
+  // all that can fail before the execve has run, then a record is waited for (not read);
+  // kNoStart is the error when none comes.
+  int prelaunch_fd = -1;
+  int prelaunch_wait_ms = 0;
   // State passed to createContainer/startContainer hooks; the pid (as seen from the host) comes
   // with the Go message, since inside a new pid namespace the init only knows itself as 1.
   oci::State hook_state;
 };
+
+// The init's error when a prelaunched container got no start record (EOF or time out).
+inline constexpr std::string_view kNoStart = "the prelaunched container got no start";
 
 [[noreturn]] void RunInit(InitConfig& config);
 
