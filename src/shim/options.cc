@@ -82,6 +82,8 @@ base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args) {
       TRY(boolean(o.keep));
     } else if (flag == "--auto-remove") {
       TRY(boolean(o.auto_remove));
+    } else if (flag == "--prelaunch") {
+      TRY(boolean(o.prelaunch));
     } else if (flag == "--foreground") {
       TRY(boolean(o.foreground));
     } else {
@@ -97,6 +99,7 @@ base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args) {
     if (!o.bundle.empty()) return Fail(Error::InvalidArgument("--bundle is not used with --exec"));
     if (!o.log_path.empty())
       return Fail(Error::InvalidArgument("--log-path is not used with --exec"));
+    if (o.prelaunch) return Fail(Error::InvalidArgument("--prelaunch is not used with --exec"));
   } else {
     if (o.bundle.empty()) return Fail(Error::InvalidArgument("--bundle is required"));
     if (!o.process.empty()) return Fail(Error::InvalidArgument("--process needs --exec"));

@@ -28,6 +28,12 @@ struct ShimOptions {
   // shim may let the container's mount namespace go after it has removed shim.pid (see
   // Shim::Finish).
   bool auto_remove = false;
+  // Prelaunch (standby mode only; standby.h): the container is created as soon as berthd says
+  // its rootfs is mounted, ahead of its start, and waits at its process's execve for the start
+  // record on the standby socket, kPrelaunchWaitMs at most; then the shim goes on as an
+  // assigned one does. The socket's EOF or the wait's end instead: the container is removed
+  // and the shim exits.
+  bool prelaunch = false;
   bool foreground = false;    // do not daemonize (debugging; berthd never passes it)
   std::string log_path;       // json-file log; none when empty
   int64_t log_max_size = -1;  // bytes; -1 = unlimited
@@ -41,6 +47,9 @@ struct ShimOptions {
   // container to join instead of creating one (runtime::CreateOptions::spare_netns). The shim
   // owns it and closes it once the launch is over. -1: none.
   int spare_netns = -1;
+  // Standby mode only (no flag): the standby socket, where a prelaunched shim waits for its
+  // start. -1: none.
+  int start_channel = -1;
 };
 
 // Parses argv (without argv[0]). Flags take their value as the next argument or after '='.

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -32,8 +33,10 @@
 #include "runtime/cgroup/layout.h"
 #include "runtime/cgroup/manager.h"
 #include "runtime/container.h"
+#include "runtime/linux/init.h"
 #include "shim/json_log.h"
 #include "shim/resident.h"
+#include "shim/standby.h"
 #include "sys/file.h"
 #include "sys/process.h"
 #include "sys/socket.h"
@@ -98,6 +101,25 @@ base::Result<sys::UniqueFd> ListenUnix(const std::string& path) {
   return fd;
 }
 
+// Prelaunch (standby.h): the next record on the standby socket, which must be `expected`; its
+// fds come back (close-on-exec, as received). Unavailable for EOF or no record within
+// kPrelaunchWaitMs: the container is not to start.
+base::Result<std::vector<sys::UniqueFd>> AwaitRecord(int channel, std::string_view expected) {
+  struct pollfd p = {channel, POLLIN, 0};
+  int n;
+  while ((n = ::poll(&p, 1, kPrelaunchWaitMs)) < 0 && errno == EINTR) {
+  }
+  if (n < 0) return Fail(Error::FromErrno(errno, "poll standby socket"));
+  if (n == 0) return Fail(Error::Unavailable(fmt::format("no \"{}\" record came", expected)));
+  auto record = TRY(sys::RecvFds(channel, kMaxAssignmentBytes, kMaxAssignmentFds));
+  if (record.payload.empty() && record.fds.empty())
+    return Fail(Error::Unavailable("the prelaunched container was dropped"));
+  if (record.payload != expected)
+    return Fail(Error::InvalidArgument(
+        fmt::format("standby socket: \"{}\" instead of \"{}\"", record.payload, expected)));
+  return std::move(record.fds);
+}
+
 struct Client {
   sys::UniqueFd fd;
   bool control = false;
@@ -122,6 +144,9 @@ class Shim {
   base::Status Finish();
   // Setup failed after the container was launched: take it down again.
   void Abort();
+  // A prelaunched container was removed without a start (the standby socket's EOF, or no
+  // start in time): Setup failed, and RunShim reports nothing.
+  bool Cancelled() const { return cancelled_; }
 
  private:
   base::Status Add(int fd, Kind kind, uint32_t events);
@@ -171,6 +196,9 @@ class Shim {
   bool stdin_close_pending_ = false;
   bool clients_paused_ = false;
   bool launched_ = false;
+  bool cancelled_ = false;
+  // The attach clients of a prelaunched container's start record (o_.attach_fds stays empty).
+  std::vector<int> start_attach_fds_;
   // config.json as Setup read and checked it, until LaunchContainer hands it to the runtime.
   std::string bundle_text_;
   std::optional<oci::Spec> bundle_spec_;
@@ -241,32 +269,8 @@ base::Status Shim::Setup() {
   ::unlink(Path("exit.json").c_str());
   TRY(runtime::WritePidFile(Path("shim.pid"), ::getpid()));
 
-  oci::Process exec_process;
-  if (o_.exec) {
-    auto text = TRY_CTX(sys::ReadFile(o_.process), "process");
-    exec_process = TRY_CTX(oci::ParseProcess(text), "process.json");
-    if (exec_process.terminal != o_.tty)
-      return Fail(Error::InvalidArgument(
-          fmt::format("--tty={} but the process's terminal is {}", o_.tty, exec_process.terminal)));
-  } else {
-    auto text = TRY_CTX(sys::ReadFile(o_.bundle + "/config.json"), "bundle");
-    auto spec = TRY_CTX(oci::ParseSpec(text), "config.json");
-    bool terminal = spec.process && spec.process->terminal;
-    if (terminal != o_.tty)
-      return Fail(Error::InvalidArgument(
-          fmt::format("--tty={} but the bundle's process.terminal is {}", o_.tty, terminal)));
-    poststop_ = spec.hooks && !spec.hooks->poststop.empty();
-    // The launch takes both: the runtime reads and parses no second copy.
-    bundle_text_ = std::move(text);
-    bundle_spec_ = std::move(spec);
-  }
-  if (!o_.log_path.empty()) {
-    JsonFileLog::Options lo;
-    lo.path = o_.log_path;
-    lo.max_size = o_.log_max_size;
-    lo.max_file = o_.log_max_file;
-    log_ = TRY_CTX(JsonFileLog::Open(std::move(lo)), "log");
-  }
+  // What does not depend on the container's files first: a prelaunched shim (standby.h) does
+  // it while berthd is still making them.
   attach_listen_ = TRY(ListenUnix(Path("attach.sock")));
   control_listen_ = TRY(ListenUnix(Path("control.sock")));
 
@@ -291,6 +295,38 @@ base::Status Shim::Setup() {
     int in = child_in ? child_in.get() : devnull_.get();
     if (::dup2(in, 0) < 0 || ::dup2(child_out.get(), 1) < 0 || ::dup2(child_err.get(), 2) < 0)
       return Fail(Error::FromErrno(errno, "dup2 container stdio"));
+  }
+  oci::Process exec_process;
+  if (o_.exec) {
+    auto text = TRY_CTX(sys::ReadFile(o_.process), "process");
+    exec_process = TRY_CTX(oci::ParseProcess(text), "process.json");
+    if (exec_process.terminal != o_.tty)
+      return Fail(Error::InvalidArgument(
+          fmt::format("--tty={} but the process's terminal is {}", o_.tty, exec_process.terminal)));
+  } else {
+    if (o_.prelaunch && o_.start_channel >= 0) {
+      // berthd writes the config (and makes the log's directory) while we get this far.
+      auto written = AwaitRecord(o_.start_channel, kConfigRecord);
+      if (!written && written.error().code() == base::ErrorCode::kUnavailable) cancelled_ = true;
+      if (!written) return Fail(std::move(written).error());
+    }
+    auto text = TRY_CTX(sys::ReadFile(o_.bundle + "/config.json"), "bundle");
+    auto spec = TRY_CTX(oci::ParseSpec(text), "config.json");
+    bool terminal = spec.process && spec.process->terminal;
+    if (terminal != o_.tty)
+      return Fail(Error::InvalidArgument(
+          fmt::format("--tty={} but the bundle's process.terminal is {}", o_.tty, terminal)));
+    poststop_ = spec.hooks && !spec.hooks->poststop.empty();
+    // The launch takes both: the runtime reads and parses no second copy.
+    bundle_text_ = std::move(text);
+    bundle_spec_ = std::move(spec);
+  }
+  if (!o_.log_path.empty()) {
+    JsonFileLog::Options lo;
+    lo.path = o_.log_path;
+    lo.max_size = o_.log_max_size;
+    lo.max_file = o_.log_max_file;
+    log_ = TRY_CTX(JsonFileLog::Open(std::move(lo)), "log");
   }
   auto launched = o_.exec ? LaunchExec(std::move(exec_process)) : LaunchContainer();
   spare_netns_.Reset();  // the container's init holds its namespace now, if it took it
@@ -322,7 +358,9 @@ base::Status Shim::Setup() {
   TRY(Add(attach_listen_.get(), Kind::kAttachListen, EPOLLIN));
   TRY(Add(control_listen_.get(), Kind::kControlListen, EPOLLIN));
   // Before the loop reads any output: these clients see it all.
-  for (int fd : o_.attach_fds) {
+  std::vector<int> attach = o_.attach_fds;
+  attach.insert(attach.end(), start_attach_fds_.begin(), start_attach_fds_.end());
+  for (int fd : attach) {
     TRY(SetNonBlocking(fd));
     TRY(AdoptClient(fd, false));
   }
@@ -338,14 +376,37 @@ base::Status Shim::LaunchContainer() {
   co.spec = std::move(bundle_spec_);
   co.spare_netns = spare_netns_.get();
   bundle_spec_.reset();
-  auto launched = TRY(runtime_.Launch(co));
+  if (o_.prelaunch) {
+    if (o_.start_channel < 0)
+      return Fail(Error::InvalidArgument("--prelaunch is for a standby shim only"));
+    // The init says "ready" and waits for the start record itself (we sleep in its clone).
+    co.prelaunch_fd = o_.start_channel;
+    co.prelaunch_wait_ms = kPrelaunchWaitMs;
+    // berthd mounts the rootfs while we get this far.
+    co.before_clone = [this]() -> base::Status {
+      auto mounted = AwaitRecord(o_.start_channel, kMountedRecord);
+      if (!mounted && mounted.error().code() == base::ErrorCode::kUnavailable) cancelled_ = true;
+      if (!mounted) return Fail(std::move(mounted).error());
+      return {};
+    };
+  }
+  auto launched = runtime_.Launch(co);
+  if (!launched) {
+    if (o_.prelaunch && launched.error().message() == runtime::linux::kNoStart) cancelled_ = true;
+    return Fail(std::move(launched).error());
+  }
   launched_ = true;
-  init_pid_ = launched.pid;
-  pty_ = std::move(launched.pty_master);
-  cgroup_paths_ = std::move(launched.cgroup_paths);
+  init_pid_ = launched->pid;
+  pty_ = std::move(launched->pty_master);
+  cgroup_paths_ = std::move(launched->cgroup_paths);
   // Best effort: an init that is gone already (a zombie has no namespaces) leaves no hold.
   init_mnt_ns_.Reset(
       ::open(fmt::format("/proc/{}/ns/mnt", init_pid_).c_str(), O_RDONLY | O_CLOEXEC));
+  if (o_.prelaunch) {
+    // The record the init saw come: its fds are the attach clients.
+    auto fds = TRY(AwaitRecord(o_.start_channel, kStartRecord));
+    for (auto& fd : fds) start_attach_fds_.push_back(fd.Release());
+  }
   return {};
 }
 
@@ -917,6 +978,8 @@ int RunShim(const ShimOptions& options, int ready_fd) {
     ::unlink((options.state_dir + "/attach.sock").c_str());
     ::unlink((options.state_dir + "/control.sock").c_str());
     ::unlink((options.state_dir + "/shim.pid").c_str());
+    // Nobody waits for a report: berthd dropped the container, or will find the socket closed.
+    if (shim.Cancelled()) return 0;
     report(st.error().message() + "\n");
     return 1;
   }

@@ -573,5 +573,146 @@ TEST_F(ShimTest, StandbyExitsWhenItsSocketCloses) {
   EXPECT_FALSE(sys::Exists(state_));
 }
 
+// Prelaunch (standby.h): the container is set up once "config" and "mounted" have come, its
+// init says "ready" and waits; the output starts only with the start record, whose attach client
+// sees all of it.
+TEST_F(ShimTest, StandbyPrelaunchWaitsForTheStart) {
+  MakeBundle({"/bin/sh", "-c", "echo started; exit 5"});
+  sys::UniqueFd sock = SpawnStandby();
+  std::vector<std::string> args = ShimArgs({"--prelaunch"});
+  args.erase(args.begin());
+  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
+  auto ready = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(ready);
+  ASSERT_EQ(ready->payload, "ready\n");
+  shim_pid_ = standby_pid_;
+  // Created, not started: its state is there, its process has not run.
+  EXPECT_TRUE(sys::Exists(runtime_root_ + "/" + id_));
+  EXPECT_FALSE(sys::Exists(state_ + "/exit.json"));
+  std::this_thread::sleep_for(100ms);
+  auto log = sys::ReadFile(log_);
+  EXPECT_TRUE(!log || log->empty()) << *log;
+
+  int cv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv), 0);
+  sys::UniqueFd client(cv[0]), handed(cv[1]);
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kStartRecord), {handed.get()}));
+  handed = sys::UniqueFd();
+  auto reply = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->payload, "ok\n");
+  std::string out = ReadUntil(
+      client.get(), [](const std::string& d) { return d.find("started") != std::string::npos; });
+  EXPECT_NE(out.find("started\n"), std::string::npos);
+  EXPECT_EQ(WaitExit()["exit_code"], 5);
+}
+
+// berthd sends the start record as soon as the start comes, ready or not: the init finds it
+// there and execs at once; "ready" and "ok" follow.
+TEST_F(ShimTest, StandbyPrelaunchTakesAnEarlyStart) {
+  MakeBundle({"/bin/sh", "-c", "echo early; exit 6"});
+  sys::UniqueFd sock = SpawnStandby();
+  std::vector<std::string> args = ShimArgs({"--prelaunch"});
+  args.erase(args.begin());
+  int cv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv), 0);
+  sys::UniqueFd client(cv[0]), handed(cv[1]);
+  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kStartRecord), {handed.get()}));
+  handed = sys::UniqueFd();
+  auto ready = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->payload, "ready\n");
+  auto reply = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->payload, "ok\n");
+  shim_pid_ = standby_pid_;
+  std::string out = ReadUntil(
+      client.get(), [](const std::string& d) { return d.find("early") != std::string::npos; });
+  EXPECT_NE(out.find("early\n"), std::string::npos);
+  EXPECT_EQ(WaitExit()["exit_code"], 6);
+}
+
+// Dropped after "ready" (berthd removed the container): the shim removes it (process, cgroups,
+// runtime state) and exits; EOF on our end comes after that, with no report and no exit.json.
+TEST_F(ShimTest, StandbyPrelaunchDroppedRemovesTheContainer) {
+  MakeBundle({"/bin/sh", "-c", "echo never"});
+  sys::UniqueFd sock = SpawnStandby();
+  std::vector<std::string> args = ShimArgs({"--prelaunch"});
+  args.erase(args.begin());
+  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
+  auto ready = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(ready);
+  ASSERT_EQ(ready->payload, "ready\n");
+  ASSERT_EQ(::shutdown(sock.get(), SHUT_WR), 0);
+  auto eof = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(eof);
+  EXPECT_EQ(eof->payload, "");
+  WaitGone(standby_pid_, 10s);
+  EXPECT_FALSE(PidAlive(standby_pid_));
+  EXPECT_FALSE(sys::Exists(state_ + "/exit.json"));
+  auto log = sys::ReadFile(log_);
+  EXPECT_TRUE(!log || log->find("never") == std::string::npos);
+}
+
+// No start within kPrelaunchWaitMs: the container goes, and so does the shim; a start record
+// sent afterwards finds the socket closed.
+TEST_F(ShimTest, StandbyPrelaunchGivesUpWithoutAStart) {
+  MakeBundle({"/bin/true"});
+  sys::UniqueFd sock = SpawnStandby();
+  std::vector<std::string> args = ShimArgs({"--prelaunch"});
+  args.erase(args.begin());
+  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
+  auto ready = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(ready);
+  ASSERT_EQ(ready->payload, "ready\n");
+  auto eof = sys::RecvFds(sock.get(), 4096, 0);  // blocks until the shim gives up
+  ASSERT_TRUE(eof);
+  EXPECT_EQ(eof->payload, "");
+  WaitGone(standby_pid_, 10s);
+  EXPECT_FALSE(PidAlive(standby_pid_));
+  EXPECT_FALSE(sys::Exists(state_ + "/exit.json"));
+}
+
+// Dropped before "config" (the create failed): nothing is created.
+TEST_F(ShimTest, StandbyPrelaunchDroppedBeforeTheMount) {
+  MakeBundle({"/bin/true"});
+  sys::UniqueFd sock = SpawnStandby();
+  std::vector<std::string> args = ShimArgs({"--prelaunch"});
+  args.erase(args.begin());
+  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
+  ASSERT_EQ(::shutdown(sock.get(), SHUT_WR), 0);
+  auto eof = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(eof);
+  EXPECT_EQ(eof->payload, "");
+  WaitGone(standby_pid_, 10s);
+  EXPECT_FALSE(PidAlive(standby_pid_));
+}
+
+// A container whose process cannot be found fails at the prelaunch, reported instead of
+// "ready", with nothing left behind (berthd then starts it the usual way, to the same error).
+TEST_F(ShimTest, StandbyPrelaunchReportsASetupError) {
+  MakeBundle({"/no/such/program"});
+  sys::UniqueFd sock = SpawnStandby();
+  std::vector<std::string> args = ShimArgs({"--prelaunch"});
+  args.erase(args.begin());
+  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
+  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
+  auto reply = sys::RecvFds(sock.get(), 4096, 0);
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->payload.find("/no/such/program"), std::string::npos) << reply->payload;
+  WaitGone(standby_pid_, 10s);
+  EXPECT_FALSE(PidAlive(standby_pid_));
+}
+
 }  // namespace
 }  // namespace berth::shim

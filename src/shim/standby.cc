@@ -122,6 +122,7 @@ int RunStandby() {
   }
   for (auto& fd : message->fds) options->attach_fds.push_back(fd.Release());
   options->spare_netns = netns.Release();
+  if (options->prelaunch) options->start_channel = kStandbyFd;
   return RunShim(*options, kStandbyFd);
 }
 

@@ -11,6 +11,17 @@
 //      once the container (or exec process) runs, else the error text; then it closes it.
 // EOF before step 2 (berthd stopped, was killed, or dropped its standby) ends the standby with
 // exit status 0; it has created nothing yet.
+//
+// Prelaunch (the arguments include --prelaunch; berthd sends them early in the container's
+// create, without fds, and goes on with the create): the standby sets up what it can, waits
+// for a "config" record (the bundle's config.json is written), reads it and sets up more,
+// waits for a "mounted" record (the rootfs is mounted), creates the container up to its
+// process's execve, and the container's init sends "ready\n" (else the standby reports the
+// error text, with nothing left behind, and exits). The init then waits for the "start" record
+// (with the attach fds), execs, and the standby takes the record's fds and goes on as in step 3
+// ("ok\n" once the container runs). EOF instead of any of these records (berthd removed the
+// container, or stopped), or no record within kPrelaunchWaitMs: the standby removes the
+// container and exits without a report, so that EOF on berthd's end means its cleanup is done.
 #pragma once
 
 #include <string>
@@ -23,6 +34,12 @@ inline constexpr int kStandbyFd = 3;
 // Limits of the assignment record.
 inline constexpr size_t kMaxAssignmentBytes = 64 * 1024;
 inline constexpr size_t kMaxAssignmentFds = 64;
+// How long a prelaunched container waits for its start: `docker run` starts within
+// milliseconds of its create; a container created for later goes back to having no process.
+inline constexpr int kPrelaunchWaitMs = 2000;
+inline constexpr std::string_view kConfigRecord = "config";
+inline constexpr std::string_view kMountedRecord = "mounted";
+inline constexpr std::string_view kStartRecord = "start";
 
 // The record of step 2 for `args` (argv without argv[0]), and back.
 std::string EncodeAssignment(const std::vector<std::string>& args);
