@@ -11,6 +11,7 @@
 #include "base/result.h"
 #include "daemon/container_routes.h"
 #include "daemon/container_store.h"
+#include "daemon/spec/create_request.h"
 #include "sys/unique_fd.h"
 
 namespace berth::daemon {
@@ -77,10 +78,14 @@ void DetachRootfsSoon(const ContainerContext* ctx, const std::string& target);
 // (/proc/<pid>/root) while it runs, else the rootfs mount point (mounted or not).
 std::string RunningRootPath(const ContainerContext* ctx, const std::string& id);
 
-// Runs berth-shim for `rec` and waits until the container runs (or the shim's error).
-// Stdin and log options come from the create request; pending attach connections are handed
-// over (see PendingAttaches).
-base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const Paths& p);
+// The berth-shim command line (argv[0] included) for container `rec` created by `cr`: stdin,
+// --rm and log options come from the create request.
+std::vector<std::string> ShimArgs(const ContainerContext* ctx, const ContainerRecord& rec,
+                                  const Paths& p, const spec::CreateRequest& cr);
+// Runs berth-shim for `rec` and waits until the container runs (or the shim's error). The
+// attach connections that came before the start (see PendingAttaches) are handed over.
+base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const Paths& p,
+                       const std::vector<int>& attach_fds);
 // Runs berth-shim with `args` (argv[0] included) and waits for its first process to report:
 // ok, or the shim's error. `attach_fds` become its fds 3, 4, ... (--attach-fd is added).
 base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string> args,

@@ -291,7 +291,9 @@ base::Result<Response> Update(ContainerContext* ctx, const std::string& name, co
       if (auto st = RuntimeFor(ctx, id).Update(id, res); !st)
         return cannot(500, st.error().message());
     }
-    // The bundle too, so that the next start applies the same limits.
+    // The bundle too, so that the next start applies the same limits; a container prelaunched
+    // at create was made with the old ones.
+    ctx->premounts.DropPrelaunch(id);
     if (auto text = sys::ReadFile(p.bundle + "/config.json")) {
       if (auto spec = oci::ParseSpec(*text); spec && spec->linux) {
         oci::Resources merged = spec->linux->resources.value_or(oci::Resources{});

@@ -201,32 +201,31 @@ std::string RunningRootPath(const ContainerContext* ctx, const std::string& id) 
   return PathsOf(ctx, id).rootfs;
 }
 
-// Runs berth-shim and waits for its first process: exit 0 once the container runs, else 1 with
-// the error on stderr.
-base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const Paths& p) {
+std::vector<std::string> ShimArgs(const ContainerContext* ctx, const ContainerRecord& rec,
+                                  const Paths& p, const spec::CreateRequest& cr) {
   std::vector<std::string> args = {ctx->shim_binary, "--id",        rec.id,  "--bundle",
                                    p.bundle,         "--state-dir", p.state, "--runtime-root",
                                    p.runtime_root,   "--log-path",  p.log};
   if (rec.tty) args.push_back("--tty");
-  if (auto cr = spec::ParseCreateRequest(rec.request)) {
-    if (cr->config.open_stdin) args.push_back("--stdin");
-    if (cr->config.stdin_once) args.push_back("--stdin-once");
-    if (cr->host_config.auto_remove) args.push_back("--auto-remove");
-    const auto& opts = cr->host_config.log_config.config;
-    if (auto it = opts.find("max-size"); it != opts.end()) {
-      if (auto n = ParseLogSize(it->second); n && *n > 0)
-        args.insert(args.end(), {"--log-max-size", std::to_string(*n)});
-    }
-    if (auto it = opts.find("max-file"); it != opts.end()) {
-      if (auto n = base::ParseInt(it->second); n && *n > 0)
-        args.insert(args.end(), {"--log-max-file", std::to_string(*n)});
-    }
+  if (cr.config.open_stdin) args.push_back("--stdin");
+  if (cr.config.stdin_once) args.push_back("--stdin-once");
+  if (cr.host_config.auto_remove) args.push_back("--auto-remove");
+  const auto& opts = cr.host_config.log_config.config;
+  if (auto it = opts.find("max-size"); it != opts.end()) {
+    if (auto n = ParseLogSize(it->second); n && *n > 0)
+      args.insert(args.end(), {"--log-max-size", std::to_string(*n)});
   }
-  // Connections that attached before the start become the shim's first clients, at fds 3...
-  std::vector<sys::UniqueFd> attach_fds = ctx->attaches.Take(rec.id);
-  std::vector<int> fds;
-  for (const auto& fd : attach_fds) fds.push_back(fd.get());
-  return RunShimProcess(ctx, std::move(args), fds);
+  if (auto it = opts.find("max-file"); it != opts.end()) {
+    if (auto n = base::ParseInt(it->second); n && *n > 0)
+      args.insert(args.end(), {"--log-max-file", std::to_string(*n)});
+  }
+  return args;
+}
+
+base::Status SpawnShim(ContainerContext* ctx, const ContainerRecord& rec, const Paths& p,
+                       const std::vector<int>& attach_fds) {
+  auto cr = spec::ParseCreateRequest(rec.request).value_or(spec::CreateRequest{});
+  return RunShimProcess(ctx, ShimArgs(ctx, rec, p, cr), attach_fds);
 }
 
 base::Status RunShimProcess(const ContainerContext* ctx, std::vector<std::string> args,
@@ -392,9 +391,11 @@ base::Result<int64_t> ParseLogSize(std::string_view text) {
 
 base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) {
   Paths p = PathsOf(ctx, rec.id);
+  // A mount begun at create ends before the unmount; a prelaunched shim removes what it made
+  // (and is gone) before we look for a running one.
+  (void)ctx->premounts.Take(rec.id);
   sys::UniqueFd shim = OpenRunningShim(p);  // before its state dir goes to the trash
   EndExecs(ctx, rec.id);
-  (void)ctx->premounts.Take(rec.id);  // a mount begun at create ends before the unmount
   UnmountRootfs(p.rootfs);
   if (auto st = ctx->images->snapshots->RemoveContainer(rec.id, !rec.auto_remove);
       !st && st.error().code() != base::ErrorCode::kNotFound)

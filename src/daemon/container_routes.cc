@@ -16,6 +16,8 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -85,6 +87,40 @@ std::string HostsFile(bool host_net) {
          "ff02::2\tip6-allrouters\n";
 }
 
+// What the create's background task needs once the spec is written: the prelaunched shim,
+// when the standby took the container, and the working directory to make in the rootfs first.
+struct PrelaunchPlan {
+  PrelaunchedShim shim;
+  std::string workdir;
+};
+
+// Begins the rootfs mount of a container being created (PendingMounts); `plan` is made here,
+// and the task goes on with it (prelaunch) once the create sets its value.
+void BeginPremount(ContainerContext* ctx, const ContainerRecord& rec, const Paths& p,
+                   std::shared_ptr<std::promise<PrelaunchPlan>>& plan) {
+  plan = std::make_shared<std::promise<PrelaunchPlan>>();
+  auto planned = std::make_shared<std::future<PrelaunchPlan>>(plan->get_future());
+  ctx->premounts.Begin(rec.id, [ctx, id = rec.id, rootfs = p.rootfs, log = p.log,
+                                throwaway = rec.auto_remove, planned] {
+    // The shim's log file too, made here on the other CPU rather than by the shim on the way to
+    // the container's start: a new inode on the data root cost ~0.15 ms in a trace (the shim
+    // opens it O_CREAT|O_APPEND either way).
+    (void)sys::Open(log, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    Premount out;
+    out.mounted = MountRootfs(ctx, id, rootfs, throwaway);
+    PrelaunchPlan prelaunch = planned->get();
+    // Dropped (which removes it) when it cannot go on; a failure is the start's to report: it
+    // runs the container the usual way and meets the same error.
+    if (!prelaunch.shim || !out.mounted || !MakeWorkingDir(rootfs, prelaunch.workdir)) return out;
+    if (auto told = prelaunch.shim.Mounted(); !told) {
+      base::LogDebug("prelaunch {}: {}", id, told.error().message());
+      return out;
+    }
+    out.prelaunched = std::move(prelaunch.shim);
+    return out;
+  });
+}
+
 base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   Query q(req.query);
   spec::CreateRequest cr = TRY(spec::ParseCreateRequest(req.body));
@@ -130,7 +166,20 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
 
   // Everything below is undone on failure, so a refused create leaves nothing behind.
   bool snapshot = false;
+  // The standby shim, when there is one, takes the container now (ShimPool::Prelaunch) and sets
+  // up what it can while the create goes on; the background task (PendingMounts), once begun,
+  // waits for `plan` to take it further.
+  PrelaunchedShim prelaunch;
+  std::shared_ptr<std::promise<PrelaunchPlan>> plan;
+  auto release_plan = [&](PrelaunchPlan value) {
+    if (plan) plan->set_value(std::move(value));
+    plan.reset();
+  };
   auto cleanup = [&] {
+    release_plan({});
+    if (ctx->premounts.Take(rec.id)) UnmountRootfs(p.rootfs);
+    prelaunch.Cancel();
+    (void)sys::RemoveAll(p.state);
     if (snapshot) (void)ctx->images->snapshots->RemoveContainer(rec.id);
     (void)sys::RemoveAll(ctx->exec_root + "/containers/" + rec.id);
     (void)sys::RemoveAll(p.data);
@@ -139,6 +188,14 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
     cleanup();
     return Fail(e);
   };
+
+  if (ctx->shim_pool) {
+    if (sys::UniqueFd standby = ctx->shim_pool->Take()) {
+      std::vector<std::string> args = ShimArgs(ctx, rec, p, cr);
+      args.push_back("--prelaunch");
+      if (auto taken = ShimPool::Prelaunch(std::move(standby), args)) prelaunch = std::move(*taken);
+    }
+  }
 
   std::optional<oci::Digest> parent;
   if (!image.layers.empty()) parent = image.layers.back().chain_id;
@@ -156,6 +213,14 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   snapshot = true;
   if (auto st = sys::MkdirAll(p.rootfs, 0755); !st) return fail(st.error());
   if (auto st = sys::MkdirAll(p.data, 0710); !st) return fail(st.error());
+  // User and group names ("-u nobody", an image's USER redis) are looked up in the container's
+  // own /etc/passwd and /etc/group: its snapshot is mounted for that moment only, below.
+  std::string user = !cr.config.user.empty() ? cr.config.user : image_config.config.user;
+  bool named = user.find_first_not_of("0123456789:") != std::string::npos;
+  for (const auto& g : cr.host_config.group_add)
+    named = named || g.find_first_not_of("0123456789") != std::string::npos;
+  // Otherwise the rootfs is mounted from here on, on the other CPU, while the spec is made.
+  if (!named) BeginPremount(ctx, rec, p, plan);
 
   bool host_net = cr.host_config.network_mode == "host";
   std::string hostname = !cr.config.hostname.empty() ? cr.config.hostname
@@ -184,12 +249,6 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   if (mode.empty() || mode == "default" || mode == "bridge") mode = "none";
   if (mode != "none" && mode != "host")
     return fail(Error::NotFound(fmt::format("network {} not found", mode)));
-  // User and group names ("-u nobody", an image's USER redis) are looked up in the container's
-  // own /etc/passwd and /etc/group: its snapshot is mounted for that moment only.
-  std::string user = !cr.config.user.empty() ? cr.config.user : image_config.config.user;
-  bool named = user.find_first_not_of("0123456789:") != std::string::npos;
-  for (const auto& g : cr.host_config.group_add)
-    named = named || g.find_first_not_of("0123456789") != std::string::npos;
   if (named) {
     if (auto st = MountRootfs(ctx, rec.id, p.rootfs); !st) return fail(st.error());
     std::string passwd = ReadInRoot(p.rootfs, "/etc/passwd");
@@ -230,19 +289,12 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   if (auto st = write_file(p.bundle + "/config.json", oci::SerializeSpec(*oci_spec), 0600); !st)
     return fail(st.error());
   // Begun before the record is visible: a start (by name) racing this create finds it pending.
-  ctx->premounts.Begin(
-      rec.id, [ctx, id = rec.id, rootfs = p.rootfs, log = p.log, throwaway = rec.auto_remove] {
-        // The shim's log file too, made here on the other CPU rather than by the shim on the way to
-        // the container's start: a new inode on the data root cost ~0.15 ms in a trace (the shim
-        // opens it O_CREAT|O_APPEND either way).
-        (void)sys::Open(log, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
-        return MountRootfs(ctx, id, rootfs, throwaway);
-      });
-  if (auto st = ctx->containers->Add(rec); !st) {
-    (void)ctx->premounts.Take(rec.id);
-    UnmountRootfs(p.rootfs);
-    return fail(st.error());
-  }
+  if (named) BeginPremount(ctx, rec, p, plan);
+  // The prelaunch goes on (its setup runs while the client reads this reply and sends its
+  // attach, wait and start), unless the shim is gone.
+  if (prelaunch) (void)prelaunch.Configured();
+  release_plan(PrelaunchPlan{std::move(prelaunch), rec.working_dir});
+  if (auto st = ctx->containers->Add(rec); !st) return fail(st.error());
   base::LogInfo("created container {} ({})", rec.id, rec.name);
   // The next create's layer, while the client goes on with this one.
   if (ctx->background)
@@ -586,19 +638,35 @@ Response StartContainer(ContainerContext* ctx, const std::string& name, bool by_
   if (rec->state.status == "running") return Response::Text(304, "");
   if (by_policy && rec->manually_stopped) return Response::Text(304, "");
   Paths p = PathsOf(ctx, rec->id);
-  // The previous run's shim may still be removing the cgroups and runtime state it shares
-  // the container's id with (it writes exit.json first).
-  WaitForShimExit(OpenRunningShim(p), std::chrono::seconds(5));
-  // The previous run's exit.json and sockets must not make the new run look finished.
-  (void)sys::RemoveAll(p.state);
-  if (auto st = sys::MkdirAll(p.state, 0700); !st) return Response::FromError(st.error());
-  // Usually mounted already: create began it (PendingMounts).
-  if (auto premounted = ctx->premounts.Take(rec->id); !premounted || !*premounted) {
-    if (auto st = MountRootfs(ctx, rec->id, p.rootfs, rec->auto_remove); !st)
-      return Response::FromError(st.error());
+  // The first start after create: usually mounted already, often prelaunched (PendingMounts).
+  std::optional<Premount> premount = ctx->premounts.Take(rec->id);
+  // Connections that attached before the start become the shim's first clients.
+  std::vector<sys::UniqueFd> attach_fds = ctx->attaches.Take(rec->id);
+  std::vector<int> fds;
+  for (const auto& fd : attach_fds) fds.push_back(fd.get());
+  base::Status st;
+  bool started = false;
+  if (premount && premount->prelaunched) {
+    st = premount->prelaunched.Start(fds);
+    started = bool(st);
+    // Unavailable: the shim failed before the container was ready, or had stopped waiting, and
+    // removed what it had made; the usual start runs it (or meets the same error).
+    if (!st && st.error().code() == base::ErrorCode::kUnavailable) {
+      base::LogDebug("prelaunch {}: {}", rec->id, st.error().message());
+      st = {};
+    }
   }
-  base::Status st = MakeWorkingDir(p.rootfs, rec->working_dir);
-  if (st) st = SpawnShim(ctx, *rec, p);
+  if (st && !started) {
+    // The previous run's shim may still be removing the cgroups and runtime state it shares
+    // the container's id with (it writes exit.json first).
+    WaitForShimExit(OpenRunningShim(p), std::chrono::seconds(5));
+    // The previous run's exit.json and sockets must not make the new run look finished.
+    (void)sys::RemoveAll(p.state);
+    if (auto made = sys::MkdirAll(p.state, 0700); !made) return Response::FromError(made.error());
+    if (!premount || !premount->mounted) st = MountRootfs(ctx, rec->id, p.rootfs, rec->auto_remove);
+    if (st) st = MakeWorkingDir(p.rootfs, rec->working_dir);
+    if (st) st = SpawnShim(ctx, *rec, p, fds);
+  }
   if (!st) {
     UnmountRootfs(p.rootfs);
     rec->state.error = st.error().message();

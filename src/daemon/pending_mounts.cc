@@ -10,15 +10,15 @@ PendingMounts::~PendingMounts() {
   for (auto& [id, f] : pending_) f.wait();
 }
 
-void PendingMounts::Begin(const std::string& id, std::function<base::Status()> mount) {
+void PendingMounts::Begin(const std::string& id, std::function<Premount()> task) {
   (void)Take(id);
-  auto f = std::async(std::launch::async, std::move(mount));
+  auto f = std::async(std::launch::async, std::move(task));
   std::lock_guard<std::mutex> lock(mu_);
   pending_[id] = std::move(f);
 }
 
-std::optional<base::Status> PendingMounts::Take(const std::string& id) {
-  std::future<base::Status> f;
+std::optional<Premount> PendingMounts::Take(const std::string& id) {
+  std::future<Premount> f;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(id);
@@ -27,6 +27,16 @@ std::optional<base::Status> PendingMounts::Take(const std::string& id) {
     pending_.erase(it);
   }
   return f.get();
+}
+
+void PendingMounts::DropPrelaunch(const std::string& id) {
+  auto taken = Take(id);
+  if (!taken) return;
+  taken->prelaunched.Cancel();
+  std::promise<Premount> kept;
+  kept.set_value(Premount{std::move(taken->mounted), {}});
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.emplace(id, kept.get_future());
 }
 
 }  // namespace berth::daemon

@@ -4,6 +4,10 @@
 // then runs on the other CPU while the client reads the create reply and sends its next three
 // requests. A start takes the result and mounts again itself if there is none or it failed; a
 // removal takes it before unmounting.
+//
+// The same task may go on to prelaunch the container (ShimPool::Prelaunch): a standby shim
+// creates it up to its process's execve, and the start only lets it go. Whoever takes the result
+// and does not start it drops the prelaunch, which removes that container again.
 #pragma once
 
 #include <functional>
@@ -14,8 +18,15 @@
 #include <string>
 
 #include "base/result.h"
+#include "daemon/shim_pool.h"
 
 namespace berth::daemon {
+
+// What a create's background task leaves for the container's first start.
+struct Premount {
+  base::Status mounted;         // the rootfs mount
+  PrelaunchedShim prelaunched;  // set when a standby shim prelaunched the container
+};
 
 class PendingMounts {
  public:
@@ -25,16 +36,19 @@ class PendingMounts {
   PendingMounts(const PendingMounts&) = delete;
   PendingMounts& operator=(const PendingMounts&) = delete;
 
-  // Runs `mount` on a thread of its own, its result kept for Take(id). A pending mount of the
+  // Runs `task` on a thread of its own, its result kept for Take(id). A pending task of the
   // same id is waited for and dropped first.
-  void Begin(const std::string& id, std::function<base::Status()> mount);
-  // The result of id's mount, waiting for it to finish; nullopt when none was begun (or it was
+  void Begin(const std::string& id, std::function<Premount()> task);
+  // The result of id's task, waiting for it to finish; nullopt when none was begun (or it was
   // taken already).
-  std::optional<base::Status> Take(const std::string& id);
+  std::optional<Premount> Take(const std::string& id);
+  // Waits for id's task and drops its prelaunch (the container's config changed); the mount's
+  // result stays for Take.
+  void DropPrelaunch(const std::string& id);
 
  private:
   std::mutex mu_;
-  std::map<std::string, std::future<base::Status>> pending_;
+  std::map<std::string, std::future<Premount>> pending_;
 };
 
 }  // namespace berth::daemon

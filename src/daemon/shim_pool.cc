@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -114,6 +115,77 @@ base::Status ShimPool::HandOver(int sock, const std::vector<std::string>& args,
   std::string msg(base::Trim(reply->payload));
   if (msg.empty()) msg = "the shim exited during setup";
   return Fail(Error::Internal(msg));
+}
+
+base::Result<PrelaunchedShim> ShimPool::Prelaunch(sys::UniqueFd sock,
+                                                  const std::vector<std::string>& args) {
+  std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+  if (auto sent = sys::SendFds(sock.get(), shim::EncodeAssignment(rest), {}); !sent)
+    return Fail(Error::Unavailable("standby shim gone: " + sent.error().message()));
+  return PrelaunchedShim(std::move(sock));
+}
+
+base::Status PrelaunchedShim::Configured() {
+  if (!sock_) return Fail(Error::Unavailable("no prelaunched shim"));
+  if (auto sent = sys::SendFds(sock_.get(), std::string(shim::kConfigRecord), {}); !sent) {
+    sock_.Reset();
+    return Fail(Error::Unavailable("prelaunched shim gone: " + sent.error().message()));
+  }
+  return {};
+}
+
+base::Status PrelaunchedShim::Mounted() {
+  if (!sock_) return Fail(Error::Unavailable("no prelaunched shim"));
+  if (auto sent = sys::SendFds(sock_.get(), std::string(shim::kMountedRecord), {}); !sent) {
+    sock_.Reset();
+    return Fail(Error::Unavailable("prelaunched shim gone: " + sent.error().message()));
+  }
+  return {};
+}
+
+base::Status PrelaunchedShim::Start(const std::vector<int>& attach_fds) {
+  if (!sock_) return Fail(Error::Unavailable("no prelaunched shim"));
+  sys::UniqueFd sock = std::move(sock_);
+  // Sent at once, ready or not: the init finds it there when it is, and execs.
+  if (auto sent = sys::SendFds(sock.get(), std::string(shim::kStartRecord), attach_fds); !sent)
+    return Fail(Error::Unavailable("prelaunched shim gone: " + sent.error().message()));
+  auto ready = sys::RecvFds(sock.get(), 64 * 1024, 0);
+  if (!ready) return Fail(Error::Unavailable("berth-shim: " + ready.error().message()));
+  if (ready->payload != "ready\n") {
+    // It failed before the container was ready (an error the usual start meets again), or had
+    // given up waiting; either way it removed what it had made.
+    std::string msg(base::Trim(ready->payload));
+    return Fail(Error::Unavailable(msg.empty() ? "the prelaunched shim had given up" : msg));
+  }
+  auto reply = sys::RecvFds(sock.get(), 64 * 1024, 0);
+  if (!reply) return Fail(Error::Internal("berth-shim: " + reply.error().message()));
+  if (reply->payload == "ok\n") return {};
+  std::string msg(base::Trim(reply->payload));
+  if (msg.empty()) msg = "the shim exited during the start";
+  return Fail(Error::Internal(msg));
+}
+
+void PrelaunchedShim::Cancel() {
+  if (!sock_) return;
+  sys::UniqueFd sock = std::move(sock_);
+  // EOF for the shim, which removes the container and exits: its end closes last.
+  (void)::shutdown(sock.get(), SHUT_WR);
+  auto deadline = std::chrono::steady_clock::now() + kCancelWait;
+  char buf[512];
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      base::LogWarn("prelaunched shim: not gone after {} s", kCancelWait.count());
+      return;
+    }
+    struct pollfd p = {sock.get(), POLLIN, 0};
+    int n = ::poll(&p, 1, int(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) continue;
+    ssize_t r = ::recv(sock.get(), buf, sizeof buf, 0);
+    if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) return;
+  }
 }
 
 }  // namespace berth::daemon

@@ -23,6 +23,46 @@
 
 namespace berth::daemon {
 
+// A container that a standby shim created ahead of its start (standby.h, "Prelaunch"): its init
+// waits at the execve, and the shim waits for the start record. Dropping one unstarted removes
+// the container: Cancel tells the shim and waits for it to be done (cgroups and runtime state
+// gone), up to kCancelWait.
+class PrelaunchedShim {
+ public:
+  PrelaunchedShim() = default;
+  explicit PrelaunchedShim(sys::UniqueFd sock) : sock_(std::move(sock)) {}
+  ~PrelaunchedShim() { Cancel(); }
+  PrelaunchedShim(PrelaunchedShim&&) = default;
+  PrelaunchedShim& operator=(PrelaunchedShim&& other) noexcept {
+    if (this != &other) {
+      Cancel();
+      sock_ = std::move(other.sock_);
+    }
+    return *this;
+  }
+
+  explicit operator bool() const { return bool(sock_); }
+
+  // Tells the shim the bundle's config.json is written. An error: the shim is gone (this one
+  // is empty then).
+  base::Status Configured();
+  // Tells the shim the rootfs is mounted. An error: the shim is gone (this one is empty then).
+  base::Status Mounted();
+
+  // Sends the start record with the attach fds (the caller keeps its copies), whether or not
+  // the container is ready yet, and waits for the shim's "ready" and then its report, as
+  // ShimPool::HandOver. Unavailable: the shim failed before the container was ready, or had
+  // given up waiting, and removed what it had made (nothing runs: start it the usual way).
+  base::Status Start(const std::vector<int>& attach_fds);
+  // Removes the container, waiting for the shim; a no-op once started or cancelled.
+  void Cancel();
+
+  static constexpr std::chrono::seconds kCancelWait{5};
+
+ private:
+  sys::UniqueFd sock_;
+};
+
 class ShimPool {
  public:
   // `exec_path`: the file to execute (the read-only view's FdPath, or the binary itself);
@@ -46,6 +86,12 @@ class ShimPool {
   // before it got the assignment (nothing was started: spawn a shim instead).
   static base::Status HandOver(int sock, const std::vector<std::string>& args,
                                const std::vector<int>& attach_fds);
+  // Prelaunch: hands `args` (a shim command line with --prelaunch, argv[0] included) to the
+  // standby behind `sock`, which sets up what it can until PrelaunchedShim::Configured and
+  // then until PrelaunchedShim::Mounted.
+  // Unavailable when the standby was gone.
+  static base::Result<PrelaunchedShim> Prelaunch(sys::UniqueFd sock,
+                                                 const std::vector<std::string>& args);
 
  private:
   void Run();

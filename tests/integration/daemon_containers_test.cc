@@ -580,6 +580,88 @@ TEST_F(DaemonContainersTest, StandbyShimServesAStartAndNeverOutlivesBerthd) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
 }
 
+// A create hands the container to the standby shim, which sets it up to its process's execve
+// (a prelaunch) while the client goes on to the start. A prelaunched container is still
+// "created" until started; removing it, or changing its limits, undoes the prelaunch and
+// leaves nothing; one not started within two seconds goes back to having no process and
+// starts the usual way later.
+TEST_F(DaemonContainersTest, PrelaunchedContainersStartRemoveAndUpdate) {
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  std::string mark = "BERTH_STANDBY_MARK=" + dir_;
+  setenv("BERTH_STANDBY_MARK", dir_.c_str(), 1);
+  StartDaemon();
+  unsetenv("BERTH_STANDBY_MARK");
+  // The standby that is ready (alone, and not the one a create took), once there is one.
+  auto standby = [&](int taken) {
+    for (int i = 0; i < 200; ++i) {
+      auto p = StandbyPids(mark, pid_);
+      p.erase(std::remove(p.begin(), p.end(), taken), p.end());
+      if (p.size() == 1 && StandbyPids(mark, pid_, true).empty()) return p[0];
+      std::this_thread::sleep_for(50ms);
+    }
+    return 0;
+  };
+  auto shim_of = [&](const std::string& id) {
+    int pid = 0;
+    for (int i = 0; i < 100 && pid == 0; ++i) {
+      pid = ShimPid(id);
+      if (pid == 0) std::this_thread::sleep_for(20ms);
+    }
+    return pid;
+  };
+  auto create = [&](const std::string& args) {
+    auto [rc, out] = Docker("create " + args);
+    EXPECT_EQ(rc, 0) << out << Log();
+    return out.substr(0, out.find('\n'));
+  };
+
+  // Removed unstarted: the prelaunched process, its cgroups and its shim go.
+  int first = standby(0);
+  ASSERT_GT(first, 0) << Log();
+  std::string id = create("--name p1 busybox sh -c 'exit 7'");
+  EXPECT_EQ(shim_of(id), first) << "the create did not prelaunch";
+  EXPECT_EQ(InspectUntil("{{.State.Status}} {{.State.Pid}}", "p1", "created 0\n"), "created 0\n");
+  auto [rc, out] = Docker("rm p1");
+  EXPECT_EQ(rc, 0) << out << Log();
+  ExpectGone(id, first);
+
+  // Not started in time: the prelaunch is undone, and the start runs it the usual way.
+  int second = standby(first);
+  ASSERT_GT(second, 0) << Log();
+  id = create("--name p2 busybox sh -c 'echo late; exit 7'");
+  EXPECT_EQ(shim_of(id), second);
+  for (int i = 0; i < 100 && kill(second, 0) == 0; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_NE(kill(second, 0), 0) << "the prelaunched shim did not give up";
+  std::tie(rc, out) = Docker("start -a p2");
+  EXPECT_EQ(rc, 7) << out << Log();
+  EXPECT_EQ(out, "late\n");
+  std::tie(rc, out) = Docker("rm p2");
+  EXPECT_EQ(rc, 0) << out;
+
+  // Limits changed between create and start: the start applies the new ones.
+  int third = standby(second);
+  ASSERT_GT(third, 0) << Log();
+  id = create(
+      "--name p3 --pids-limit 50 busybox sh -c 'cat /sys/fs/cgroup/pids/pids.max || "
+      "cat /sys/fs/cgroup/pids.max'");
+  EXPECT_EQ(shim_of(id), third);
+  std::tie(rc, out) = Docker("update --pids-limit 60 p3");
+  EXPECT_EQ(rc, 0) << out << Log();
+  std::tie(rc, out) = Docker("start -a p3");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_EQ(out, "60\n");
+  std::tie(rc, out) = Docker("rm p3");
+  EXPECT_EQ(rc, 0) << out;
+  ExpectGone(id, third);
+
+  // And a plain run still uses it.
+  ASSERT_GT(standby(third), 0);
+  std::tie(rc, out) = Docker("run --rm busybox echo ran");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_EQ(out, "ran\n");
+}
+
 // docker-py (Debian python3-docker) runs a container, reads its logs, execs in it, removes it.
 TEST_F(DaemonContainersTest, DockerPyRunLogsExecRemove) {
   if (Shell(Python() + " -c 'import docker'").first != 0) GTEST_SKIP() << "no docker-py";
