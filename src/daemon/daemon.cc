@@ -157,9 +157,10 @@ base::Status RunDaemon(const DaemonConfig& config) {
   container_context.host = ProbeSpecHostFacts();
   container_context.events = &events;
   container_context.trash = trash.get();
-  // Work after a request, off its path (a spare container layer): its threads end before the
-  // context and the stores go.
-  WorkerPool background(1);
+  // Work after a request, off its path (a spare container layer, detaching a started
+  // container's rootfs): its threads end before the context and the stores go. At idle
+  // priority: right after a create, the CPUs belong to the container being set up.
+  WorkerPool background(1, std::chrono::seconds(30), /*idle_priority=*/true);
   container_context.background = &background;
   background.Run([&images] { (void)images.snapshots->MakeSpareContainerDir(); });
   // Declared after the context: destroyed (its thread joined) before it.

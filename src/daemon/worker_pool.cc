@@ -1,6 +1,9 @@
 // WorkerPool; see worker_pool.h.
 #include "daemon/worker_pool.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <thread>
 #include <utility>
 
@@ -22,6 +25,10 @@ void WorkerPool::Run(std::function<void()> task) {
 }
 
 void WorkerPool::Work(std::function<void()> task) {
+  if (idle_priority_) {
+    sched_param param{};
+    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+  }
   for (;;) {
     task();
     task = nullptr;  // its captures (connections, guards) go now, not with the next task

@@ -23,9 +23,12 @@ namespace berth::daemon {
 
 class WorkerPool {
  public:
+  // `idle_priority`: the workers run at SCHED_IDLE, taking a CPU only when no other thread
+  // wants it (work that is never urgent).
   explicit WorkerPool(size_t max_idle = 8,
-                      std::chrono::milliseconds idle_for = std::chrono::seconds(30))
-      : max_idle_(max_idle), idle_for_(idle_for) {}
+                      std::chrono::milliseconds idle_for = std::chrono::seconds(30),
+                      bool idle_priority = false)
+      : max_idle_(max_idle), idle_for_(idle_for), idle_priority_(idle_priority) {}
   ~WorkerPool() { Shutdown(); }
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -46,6 +49,7 @@ class WorkerPool {
 
   const size_t max_idle_;
   const std::chrono::milliseconds idle_for_;
+  const bool idle_priority_;
   std::mutex mu_;
   std::condition_variable wake_;              // an idle worker: a task in handed_ or shutting down
   std::condition_variable ended_;             // a worker ended

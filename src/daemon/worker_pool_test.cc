@@ -2,6 +2,7 @@
 #include "daemon/worker_pool.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -60,6 +61,17 @@ TEST(WorkerPoolTest, AnIdleWorkerTakesTheNextTask) {
   }
   EXPECT_EQ(threads.size(), 1u) << "a new thread per task";
   EXPECT_EQ(pool.Workers(), 1u);
+}
+
+// An idle-priority pool's tasks run at SCHED_IDLE; a default pool's at the caller's policy.
+TEST(WorkerPoolTest, IdlePriorityWorkersRunAtSchedIdle) {
+  for (bool idle : {true, false}) {
+    WorkerPool pool(1, 30s, idle);
+    std::promise<int> policy;
+    auto got = policy.get_future();
+    pool.Run([&policy] { policy.set_value(sched_getscheduler(0)); });
+    EXPECT_EQ(got.get(), idle ? SCHED_IDLE : SCHED_OTHER);
+  }
 }
 
 TEST(WorkerPoolTest, IdleWorkersEndAfterTheirTime) {
