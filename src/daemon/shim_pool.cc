@@ -125,18 +125,9 @@ base::Result<PrelaunchedShim> ShimPool::Prelaunch(sys::UniqueFd sock,
   return PrelaunchedShim(std::move(sock));
 }
 
-base::Status PrelaunchedShim::Configured() {
+base::Status PrelaunchedShim::Send(std::string_view record) {
   if (!sock_) return Fail(Error::Unavailable("no prelaunched shim"));
-  if (auto sent = sys::SendFds(sock_.get(), std::string(shim::kConfigRecord), {}); !sent) {
-    sock_.Reset();
-    return Fail(Error::Unavailable("prelaunched shim gone: " + sent.error().message()));
-  }
-  return {};
-}
-
-base::Status PrelaunchedShim::Mounted() {
-  if (!sock_) return Fail(Error::Unavailable("no prelaunched shim"));
-  if (auto sent = sys::SendFds(sock_.get(), std::string(shim::kMountedRecord), {}); !sent) {
+  if (auto sent = sys::SendFds(sock_.get(), std::string(record), {}); !sent) {
     sock_.Reset();
     return Fail(Error::Unavailable("prelaunched shim gone: " + sent.error().message()));
   }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "shim/standby.h"
 #include "sys/unique_fd.h"
 
 namespace berth::daemon {
@@ -43,11 +44,10 @@ class PrelaunchedShim {
 
   explicit operator bool() const { return bool(sock_); }
 
-  // Tells the shim the bundle's config.json is written. An error: the shim is gone (this one
-  // is empty then).
-  base::Status Configured();
-  // Tells the shim the rootfs is mounted. An error: the shim is gone (this one is empty then).
-  base::Status Mounted();
+  // Tells the shim the bundle's config.json is written, and that the rootfs is mounted. An
+  // error: the shim is gone (this one is empty then).
+  base::Status Configured() { return Send(shim::kConfigRecord); }
+  base::Status Mounted() { return Send(shim::kMountedRecord); }
 
   // Sends the start record with the attach fds (the caller keeps its copies), whether or not
   // the container is ready yet, and waits for the shim's "ready" and then its report, as
@@ -60,6 +60,8 @@ class PrelaunchedShim {
   static constexpr std::chrono::seconds kCancelWait{5};
 
  private:
+  base::Status Send(std::string_view record);
+
   sys::UniqueFd sock_;
 };
 

@@ -573,20 +573,37 @@ TEST_F(ShimTest, StandbyExitsWhenItsSocketCloses) {
   EXPECT_FALSE(sys::Exists(state_));
 }
 
+// Sends the prelaunch records of standby.h in order: the assignment `args` (argv[0] included),
+// then the records up to and including `upto` (none when empty); the start record carries
+// `attach` (if given) as its fd.
+void SendPrelaunch(int sock, const std::vector<std::string>& args, std::string_view upto,
+                   int attach = -1) {
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  ASSERT_TRUE(sys::SendFds(sock, EncodeAssignment(rest), {}));
+  if (upto.empty()) return;
+  for (std::string_view record : {kConfigRecord, kMountedRecord, kStartRecord}) {
+    std::vector<int> fds;
+    if (record == kStartRecord && attach >= 0) fds.push_back(attach);
+    ASSERT_TRUE(sys::SendFds(sock, std::string(record), fds));
+    if (record == upto) return;
+  }
+}
+
+// The next report on the standby socket ("" for its EOF).
+std::string Report(int sock) {
+  auto r = sys::RecvFds(sock, 4096, 0);
+  EXPECT_TRUE(r);
+  return r ? r->payload : "recv failed";
+}
+
 // Prelaunch (standby.h): the container is set up once "config" and "mounted" have come, its
-// init says "ready" and waits; the output starts only with the start record, whose attach client
-// sees all of it.
+// init says "ready" and waits; the output starts only with the start record, whose attach
+// client sees all of it.
 TEST_F(ShimTest, StandbyPrelaunchWaitsForTheStart) {
   MakeBundle({"/bin/sh", "-c", "echo started; exit 5"});
   sys::UniqueFd sock = SpawnStandby();
-  std::vector<std::string> args = ShimArgs({"--prelaunch"});
-  args.erase(args.begin());
-  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
-  auto ready = sys::RecvFds(sock.get(), 4096, 0);
-  ASSERT_TRUE(ready);
-  ASSERT_EQ(ready->payload, "ready\n");
+  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch"}), kMountedRecord);
+  ASSERT_EQ(Report(sock.get()), "ready\n");
   shim_pid_ = standby_pid_;
   // Created, not started: its state is there, its process has not run.
   EXPECT_TRUE(sys::Exists(runtime_root_ + "/" + id_));
@@ -600,9 +617,7 @@ TEST_F(ShimTest, StandbyPrelaunchWaitsForTheStart) {
   sys::UniqueFd client(cv[0]), handed(cv[1]);
   ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kStartRecord), {handed.get()}));
   handed = sys::UniqueFd();
-  auto reply = sys::RecvFds(sock.get(), 4096, 0);
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->payload, "ok\n");
+  EXPECT_EQ(Report(sock.get()), "ok\n");
   std::string out = ReadUntil(
       client.get(), [](const std::string& d) { return d.find("started") != std::string::npos; });
   EXPECT_NE(out.find("started\n"), std::string::npos);
@@ -614,22 +629,13 @@ TEST_F(ShimTest, StandbyPrelaunchWaitsForTheStart) {
 TEST_F(ShimTest, StandbyPrelaunchTakesAnEarlyStart) {
   MakeBundle({"/bin/sh", "-c", "echo early; exit 6"});
   sys::UniqueFd sock = SpawnStandby();
-  std::vector<std::string> args = ShimArgs({"--prelaunch"});
-  args.erase(args.begin());
   int cv[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv), 0);
   sys::UniqueFd client(cv[0]), handed(cv[1]);
-  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kStartRecord), {handed.get()}));
+  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch"}), kStartRecord, handed.get());
   handed = sys::UniqueFd();
-  auto ready = sys::RecvFds(sock.get(), 4096, 0);
-  ASSERT_TRUE(ready);
-  EXPECT_EQ(ready->payload, "ready\n");
-  auto reply = sys::RecvFds(sock.get(), 4096, 0);
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->payload, "ok\n");
+  EXPECT_EQ(Report(sock.get()), "ready\n");
+  EXPECT_EQ(Report(sock.get()), "ok\n");
   shim_pid_ = standby_pid_;
   std::string out = ReadUntil(
       client.get(), [](const std::string& d) { return d.find("early") != std::string::npos; });
@@ -642,18 +648,10 @@ TEST_F(ShimTest, StandbyPrelaunchTakesAnEarlyStart) {
 TEST_F(ShimTest, StandbyPrelaunchDroppedRemovesTheContainer) {
   MakeBundle({"/bin/sh", "-c", "echo never"});
   sys::UniqueFd sock = SpawnStandby();
-  std::vector<std::string> args = ShimArgs({"--prelaunch"});
-  args.erase(args.begin());
-  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
-  auto ready = sys::RecvFds(sock.get(), 4096, 0);
-  ASSERT_TRUE(ready);
-  ASSERT_EQ(ready->payload, "ready\n");
+  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch"}), kMountedRecord);
+  ASSERT_EQ(Report(sock.get()), "ready\n");
   ASSERT_EQ(::shutdown(sock.get(), SHUT_WR), 0);
-  auto eof = sys::RecvFds(sock.get(), 4096, 0);
-  ASSERT_TRUE(eof);
-  EXPECT_EQ(eof->payload, "");
+  EXPECT_EQ(Report(sock.get()), "");
   WaitGone(standby_pid_, 10s);
   EXPECT_FALSE(PidAlive(standby_pid_));
   EXPECT_FALSE(sys::Exists(state_ + "/exit.json"));
@@ -661,22 +659,13 @@ TEST_F(ShimTest, StandbyPrelaunchDroppedRemovesTheContainer) {
   EXPECT_TRUE(!log || log->find("never") == std::string::npos);
 }
 
-// No start within kPrelaunchWaitMs: the container goes, and so does the shim; a start record
-// sent afterwards finds the socket closed.
+// No start within kPrelaunchWaitMs: the container goes, and so does the shim.
 TEST_F(ShimTest, StandbyPrelaunchGivesUpWithoutAStart) {
   MakeBundle({"/bin/true"});
   sys::UniqueFd sock = SpawnStandby();
-  std::vector<std::string> args = ShimArgs({"--prelaunch"});
-  args.erase(args.begin());
-  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
-  auto ready = sys::RecvFds(sock.get(), 4096, 0);
-  ASSERT_TRUE(ready);
-  ASSERT_EQ(ready->payload, "ready\n");
-  auto eof = sys::RecvFds(sock.get(), 4096, 0);  // blocks until the shim gives up
-  ASSERT_TRUE(eof);
-  EXPECT_EQ(eof->payload, "");
+  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch"}), kMountedRecord);
+  ASSERT_EQ(Report(sock.get()), "ready\n");
+  EXPECT_EQ(Report(sock.get()), "");  // blocks until the shim gives up
   WaitGone(standby_pid_, 10s);
   EXPECT_FALSE(PidAlive(standby_pid_));
   EXPECT_FALSE(sys::Exists(state_ + "/exit.json"));
@@ -686,13 +675,9 @@ TEST_F(ShimTest, StandbyPrelaunchGivesUpWithoutAStart) {
 TEST_F(ShimTest, StandbyPrelaunchDroppedBeforeTheMount) {
   MakeBundle({"/bin/true"});
   sys::UniqueFd sock = SpawnStandby();
-  std::vector<std::string> args = ShimArgs({"--prelaunch"});
-  args.erase(args.begin());
-  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
+  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch"}), "");
   ASSERT_EQ(::shutdown(sock.get(), SHUT_WR), 0);
-  auto eof = sys::RecvFds(sock.get(), 4096, 0);
-  ASSERT_TRUE(eof);
-  EXPECT_EQ(eof->payload, "");
+  EXPECT_EQ(Report(sock.get()), "");
   WaitGone(standby_pid_, 10s);
   EXPECT_FALSE(PidAlive(standby_pid_));
 }
@@ -702,14 +687,8 @@ TEST_F(ShimTest, StandbyPrelaunchDroppedBeforeTheMount) {
 TEST_F(ShimTest, StandbyPrelaunchReportsASetupError) {
   MakeBundle({"/no/such/program"});
   sys::UniqueFd sock = SpawnStandby();
-  std::vector<std::string> args = ShimArgs({"--prelaunch"});
-  args.erase(args.begin());
-  ASSERT_TRUE(sys::SendFds(sock.get(), EncodeAssignment(args), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kConfigRecord), {}));
-  ASSERT_TRUE(sys::SendFds(sock.get(), std::string(kMountedRecord), {}));
-  auto reply = sys::RecvFds(sock.get(), 4096, 0);
-  ASSERT_TRUE(reply);
-  EXPECT_NE(reply->payload.find("/no/such/program"), std::string::npos) << reply->payload;
+  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch"}), kMountedRecord);
+  EXPECT_NE(Report(sock.get()).find("/no/such/program"), std::string::npos);
   WaitGone(standby_pid_, 10s);
   EXPECT_FALSE(PidAlive(standby_pid_));
 }

@@ -52,6 +52,19 @@ class DaemonContainersTest : public test_support::BerthdFixture {
     return out;
   }
 
+  // (Re)starts berthd with BERTH_STANDBY_MARK=<dir> in its environment, which its standby shims
+  // inherit (StandbyPids finds them by it); returns that mark.
+  std::string StartMarkedDaemon() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    setenv("BERTH_STANDBY_MARK", dir_.c_str(), 1);
+    StartDaemon();
+    unsetenv("BERTH_STANDBY_MARK");
+    return "BERTH_STANDBY_MARK=" + dir_;
+  }
+
   int ShimPid(const std::string& id) {
     return std::atoi(ReadAll(dir_ + "/e/shim/" + id + "/shim.pid").c_str());
   }
@@ -531,12 +544,7 @@ std::vector<int> StandbyPids(const std::string& mark, pid_t berthd, bool spawnin
 // berthd keeps one standby shim: a start hands its container to it (that process becomes the
 // container's shim), a new one replaces it, and none outlives berthd, SIGKILLed or stopped.
 TEST_F(DaemonContainersTest, StandbyShimServesAStartAndNeverOutlivesBerthd) {
-  kill(pid_, SIGTERM);
-  waitpid(pid_, nullptr, 0);
-  std::string mark = "BERTH_STANDBY_MARK=" + dir_;
-  setenv("BERTH_STANDBY_MARK", dir_.c_str(), 1);
-  StartDaemon();
-  unsetenv("BERTH_STANDBY_MARK");
+  std::string mark = StartMarkedDaemon();
   auto wait_for = [&](auto pred) {
     std::vector<int> pids;
     for (int i = 0; i < 200; ++i) {
@@ -566,9 +574,7 @@ TEST_F(DaemonContainersTest, StandbyShimServesAStartAndNeverOutlivesBerthd) {
   // Only the container's shim is left.
   auto left = wait_for([](const std::vector<int>& p) { return p.size() <= 1; });
   EXPECT_EQ(left, std::vector<int>{first[0]});
-  setenv("BERTH_STANDBY_MARK", dir_.c_str(), 1);
-  StartDaemon();
-  unsetenv("BERTH_STANDBY_MARK");
+  StartMarkedDaemon();
   std::tie(rc, out) = Docker("rm -f " + id);
   EXPECT_EQ(rc, 0) << out << Log();
   ExpectGone(id, first[0]);
@@ -586,12 +592,7 @@ TEST_F(DaemonContainersTest, StandbyShimServesAStartAndNeverOutlivesBerthd) {
 // leaves nothing; one not started within two seconds goes back to having no process and
 // starts the usual way later.
 TEST_F(DaemonContainersTest, PrelaunchedContainersStartRemoveAndUpdate) {
-  kill(pid_, SIGTERM);
-  waitpid(pid_, nullptr, 0);
-  std::string mark = "BERTH_STANDBY_MARK=" + dir_;
-  setenv("BERTH_STANDBY_MARK", dir_.c_str(), 1);
-  StartDaemon();
-  unsetenv("BERTH_STANDBY_MARK");
+  std::string mark = StartMarkedDaemon();
   // The standby that is ready (alone, and not the one a create took), once there is one.
   auto standby = [&](int taken) {
     for (int i = 0; i < 200; ++i) {
