@@ -197,30 +197,35 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
     }
   }
 
-  std::optional<oci::Digest> parent;
-  if (!image.layers.empty()) parent = image.layers.back().chain_id;
-  // The mount points of every container's generated spec, made once per image instead of in
-  // each container's upper dir at each start. A failure only costs speed.
-  if (parent) {
-    static const std::vector<image::MountPoint> kMountPoints = {
-        {"proc", true},       {"sys", true},           {"dev", true},
-        {"etc/hosts", false}, {"etc/hostname", false}, {"etc/resolv.conf", false}};
-    if (auto st = ctx->images->snapshots->EnsureInitLayer(*parent, kMountPoints); !st)
-      base::LogWarn("{}", st.error().message());
-  }
-  if (auto m = ctx->images->snapshots->PrepareContainer(rec.id, parent, !rec.auto_remove); !m)
-    return fail(m.error());
-  snapshot = true;
+  // The container's layer. User and group names ("-u nobody", an image's USER redis) are looked
+  // up in the container's own /etc/passwd and /etc/group, so with one the layer comes first
+  // (and is mounted for that moment only, below); otherwise after the config, which the
+  // prelaunching shim waits for.
+  auto make_layer = [&]() -> base::Status {
+    std::optional<oci::Digest> parent;
+    if (!image.layers.empty()) parent = image.layers.back().chain_id;
+    // The mount points of every container's generated spec, made once per image instead of in
+    // each container's upper dir at each start. A failure only costs speed.
+    if (parent) {
+      static const std::vector<image::MountPoint> kMountPoints = {
+          {"proc", true},       {"sys", true},           {"dev", true},
+          {"etc/hosts", false}, {"etc/hostname", false}, {"etc/resolv.conf", false}};
+      if (auto st = ctx->images->snapshots->EnsureInitLayer(*parent, kMountPoints); !st)
+        base::LogWarn("{}", st.error().message());
+    }
+    TRY(ctx->images->snapshots->PrepareContainer(rec.id, parent, !rec.auto_remove));
+    snapshot = true;
+    return {};
+  };
   if (auto st = sys::MkdirAll(p.rootfs, 0755); !st) return fail(st.error());
   if (auto st = sys::MkdirAll(p.data, 0710); !st) return fail(st.error());
-  // User and group names ("-u nobody", an image's USER redis) are looked up in the container's
-  // own /etc/passwd and /etc/group: its snapshot is mounted for that moment only, below.
   std::string user = !cr.config.user.empty() ? cr.config.user : image_config.config.user;
   bool named = user.find_first_not_of("0123456789:") != std::string::npos;
   for (const auto& g : cr.host_config.group_add)
     named = named || g.find_first_not_of("0123456789") != std::string::npos;
-  // Otherwise the rootfs is mounted from here on, on the other CPU, while the spec is made.
-  if (!named) BeginPremount(ctx, rec, p, plan);
+  if (named) {
+    if (auto st = make_layer(); !st) return fail(st.error());
+  }
 
   bool host_net = cr.host_config.network_mode == "host";
   std::string hostname = !cr.config.hostname.empty() ? cr.config.hostname
@@ -288,11 +293,15 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   }
   if (auto st = write_file(p.bundle + "/config.json", oci::SerializeSpec(*oci_spec), 0600); !st)
     return fail(st.error());
-  // Begun before the record is visible: a start (by name) racing this create finds it pending.
-  if (named) BeginPremount(ctx, rec, p, plan);
-  // The prelaunch goes on (its setup runs while the client reads this reply and sends its
-  // attach, wait and start), unless the shim is gone.
+  // The prelaunch goes on (its setup runs while the create ends, and the client reads this reply
+  // and sends its attach, wait and start), unless the shim is gone.
   if (prelaunch) (void)prelaunch.Configured();
+  if (!named) {
+    if (auto st = make_layer(); !st) return fail(st.error());
+  }
+  // The rootfs is mounted on the other CPU meanwhile. Begun before the record is visible: a
+  // start (by name) racing this create finds it pending.
+  BeginPremount(ctx, rec, p, plan);
   release_plan(PrelaunchPlan{std::move(prelaunch), rec.working_dir});
   if (auto st = ctx->containers->Add(rec); !st) return fail(st.error());
   base::LogInfo("created container {} ({})", rec.id, rec.name);
