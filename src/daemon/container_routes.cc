@@ -192,7 +192,8 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   if (ctx->shim_pool) {
     if (sys::UniqueFd standby = ctx->shim_pool->Take()) {
       std::vector<std::string> args = ShimArgs(ctx, rec, p, cr);
-      args.push_back("--prelaunch");
+      args.insert(args.end(), {"--prelaunch", "--prelaunch-cgroups",
+                               spec::DefaultCgroupsPath(cr.host_config, rec.id)});
       if (auto taken = ShimPool::Prelaunch(std::move(standby), args)) prelaunch = std::move(*taken);
     }
   }

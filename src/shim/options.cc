@@ -84,6 +84,8 @@ base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args) {
       TRY(boolean(o.auto_remove));
     } else if (flag == "--prelaunch") {
       TRY(boolean(o.prelaunch));
+    } else if (flag == "--prelaunch-cgroups") {
+      o.prelaunch_cgroups = TRY(take());
     } else if (flag == "--foreground") {
       TRY(boolean(o.foreground));
     } else {
@@ -104,6 +106,8 @@ base::Result<ShimOptions> ParseOptions(const std::vector<std::string>& args) {
     if (o.bundle.empty()) return Fail(Error::InvalidArgument("--bundle is required"));
     if (!o.process.empty()) return Fail(Error::InvalidArgument("--process needs --exec"));
   }
+  if (!o.prelaunch_cgroups.empty() && !o.prelaunch)
+    return Fail(Error::InvalidArgument("--prelaunch-cgroups needs --prelaunch"));
   if (o.log_max_file > 1 && o.log_max_size < 0)
     return Fail(Error::InvalidArgument("--log-max-file > 1 needs --log-max-size"));
   TRY(ParseDetachKeys(o.detach_keys));

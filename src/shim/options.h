@@ -34,6 +34,9 @@ struct ShimOptions {
   // assigned one does. The socket's EOF or the wait's end instead: the container is removed
   // and the shim exits.
   bool prelaunch = false;
+  // Prelaunch only: the linux.cgroupsPath the config will name (--prelaunch-cgroups), so that
+  // the container's cgroups are made while berthd is still writing the config. Empty: none.
+  std::string prelaunch_cgroups;
   bool foreground = false;    // do not daemonize (debugging; berthd never passes it)
   std::string log_path;       // json-file log; none when empty
   int64_t log_max_size = -1;  // bytes; -1 = unlimited

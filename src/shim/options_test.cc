@@ -12,9 +12,9 @@ std::vector<std::string> Required() {
 
 TEST(ShimOptions, ParsesAll) {
   auto args = Required();
-  for (const char* a :
-       {"--tty", "--stdin", "--stdin-once", "--log-path", "/l", "--log-max-size", "100",
-        "--log-max-file=3", "--keep", "--auto-remove", "--detach-keys", "ctrl-a"})
+  for (const char* a : {"--tty", "--stdin", "--stdin-once", "--log-path", "/l", "--log-max-size",
+                        "100", "--log-max-file=3", "--keep", "--auto-remove", "--detach-keys",
+                        "ctrl-a", "--prelaunch", "--prelaunch-cgroups", "/berth-c1"})
     args.push_back(a);
   auto o = ParseOptions(args);
   ASSERT_TRUE(o) << o.error().message();
@@ -27,6 +27,8 @@ TEST(ShimOptions, ParsesAll) {
   EXPECT_EQ(o->log_path, "/l");
   EXPECT_EQ(o->log_max_size, 100);
   EXPECT_EQ(o->log_max_file, 3);
+  EXPECT_TRUE(o->prelaunch);
+  EXPECT_EQ(o->prelaunch_cgroups, "/berth-c1");
 }
 
 TEST(ShimOptions, Rejects) {
@@ -42,6 +44,9 @@ TEST(ShimOptions, Rejects) {
   EXPECT_FALSE(ParseOptions(args));
   args = Required();
   args.insert(args.end(), {"--detach-keys", "ctrl-1"});
+  EXPECT_FALSE(ParseOptions(args));
+  args = Required();
+  args.insert(args.end(), {"--prelaunch-cgroups", "/berth-c1"});  // without --prelaunch
   EXPECT_FALSE(ParseOptions(args));
 }
 

@@ -144,6 +144,8 @@ class Shim {
   base::Status Finish();
   // Setup failed after the container was launched: take it down again.
   void Abort();
+  // Prelaunch: makes the cgroups --prelaunch-cgroups names, as the launch would.
+  void MakeEarlyCgroups();
   // A prelaunched container was removed without a start (the standby socket's EOF, or no
   // start in time): Setup failed, and RunShim reports nothing.
   bool Cancelled() const { return cancelled_; }
@@ -197,6 +199,9 @@ class Shim {
   bool clients_paused_ = false;
   bool launched_ = false;
   bool cancelled_ = false;
+  // Prelaunch: the container's cgroups, made ahead of the config (--prelaunch-cgroups) and
+  // handed to the launch, which finds them there; removed here if it never gets them.
+  std::unique_ptr<runtime::cgroup::Manager> early_cgroups_;
   // The attach clients of a prelaunched container's start record (o_.attach_fds stays empty).
   std::vector<int> start_attach_fds_;
   // config.json as Setup read and checked it, until LaunchContainer hands it to the runtime.
@@ -305,6 +310,7 @@ base::Status Shim::Setup() {
           fmt::format("--tty={} but the process's terminal is {}", o_.tty, exec_process.terminal)));
   } else {
     if (o_.prelaunch && o_.start_channel >= 0) {
+      MakeEarlyCgroups();
       // berthd writes the config (and makes the log's directory) while we get this far.
       auto written = AwaitRecord(o_.start_channel, kConfigRecord);
       if (!written && written.error().code() == base::ErrorCode::kUnavailable) cancelled_ = true;
@@ -317,6 +323,10 @@ base::Status Shim::Setup() {
       return Fail(Error::InvalidArgument(
           fmt::format("--tty={} but the bundle's process.terminal is {}", o_.tty, terminal)));
     poststop_ = spec.hooks && !spec.hooks->poststop.empty();
+    if (early_cgroups_ && (!spec.linux || spec.linux->cgroups_path != o_.prelaunch_cgroups)) {
+      (void)early_cgroups_->Destroy();  // not the ones the launch will use
+      early_cgroups_.reset();
+    }
     // The launch takes both: the runtime reads and parses no second copy.
     bundle_text_ = std::move(text);
     bundle_spec_ = std::move(spec);
@@ -396,6 +406,7 @@ base::Status Shim::LaunchContainer() {
     return Fail(std::move(launched).error());
   }
   launched_ = true;
+  early_cgroups_.reset();  // the container's now
   init_pid_ = launched->pid;
   pty_ = std::move(launched->pty_master);
   cgroup_paths_ = std::move(launched->cgroup_paths);
@@ -441,7 +452,28 @@ base::Status Shim::LaunchExec(oci::Process process) {
   return {};
 }
 
+void Shim::MakeEarlyCgroups() {
+  if (o_.prelaunch_cgroups.empty()) return;
+  auto layout = runtime::cgroup::DetectHostLayout();
+  if (!layout) return;
+  // As the runtime's NewManager and Apply(-1) will (RuntimeOptions without systemd); a cpuset
+  // cgroup, which only cpuset limits call for, is left to the launch. Best effort: the launch
+  // makes what is missing.
+  runtime::cgroup::ManagerOptions mo;
+  mo.cpuset_on_demand = true;
+  auto mgr = runtime::cgroup::NewManager(*layout, o_.prelaunch_cgroups, o_.id, mo);
+  if (!mgr) return;
+  if (!(*mgr)->Apply(-1)) {
+    (void)(*mgr)->Destroy();
+    return;
+  }
+  early_cgroups_ = std::move(*mgr);
+}
+
 void Shim::Abort() {
+  // Made ahead and never handed over (a failed launch removed them already, if it got them).
+  if (early_cgroups_ && !launched_) (void)early_cgroups_->Destroy();
+  early_cgroups_.reset();
   if (!launched_) return;
   ::kill(init_pid_, SIGKILL);
   if (!exited_) (void)sys::WaitPid(init_pid_);

@@ -628,11 +628,18 @@ TEST_F(ShimTest, StandbyPrelaunchWaitsForTheStart) {
 // there and execs at once; "ready" and "ok" follow.
 TEST_F(ShimTest, StandbyPrelaunchTakesAnEarlyStart) {
   MakeBundle({"/bin/sh", "-c", "echo early; exit 6"});
+  // The cgroups it makes ahead of the config are the ones the config names (as berthd's).
+  auto text = sys::ReadFile(bundle_ + "/config.json");
+  ASSERT_TRUE(text);
+  auto config = nlohmann::json::parse(*text);
+  config["linux"]["cgroupsPath"] = "/berth-" + id_;
+  ASSERT_TRUE(sys::WriteFileReplace(bundle_ + "/config.json", config.dump()));
   sys::UniqueFd sock = SpawnStandby();
   int cv[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv), 0);
   sys::UniqueFd client(cv[0]), handed(cv[1]);
-  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch"}), kStartRecord, handed.get());
+  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch", "--prelaunch-cgroups", "/berth-" + id_}),
+                kStartRecord, handed.get());
   handed = sys::UniqueFd();
   EXPECT_EQ(Report(sock.get()), "ready\n");
   EXPECT_EQ(Report(sock.get()), "ok\n");
@@ -671,11 +678,19 @@ TEST_F(ShimTest, StandbyPrelaunchGivesUpWithoutAStart) {
   EXPECT_FALSE(sys::Exists(state_ + "/exit.json"));
 }
 
-// Dropped before "config" (the create failed): nothing is created.
-TEST_F(ShimTest, StandbyPrelaunchDroppedBeforeTheMount) {
+// Dropped before "config" (the create failed): nothing is left, not even the cgroups made
+// ahead of the config (--prelaunch-cgroups).
+TEST_F(ShimTest, StandbyPrelaunchDroppedBeforeTheConfig) {
   MakeBundle({"/bin/true"});
   sys::UniqueFd sock = SpawnStandby();
-  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch"}), "");
+  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch", "--prelaunch-cgroups", "/berth-" + id_}), "");
+  bool made = false;
+  for (int i = 0; i < 200 && !made; ++i) {
+    for (auto dir : {"/sys/fs/cgroup/berth-", "/sys/fs/cgroup/pids/berth-"})
+      made = made || sys::Exists(dir + id_);
+    if (!made) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(made) << "no cgroup made ahead";
   ASSERT_EQ(::shutdown(sock.get(), SHUT_WR), 0);
   EXPECT_EQ(Report(sock.get()), "");
   WaitGone(standby_pid_, 10s);

@@ -687,6 +687,10 @@ Result<std::vector<std::string>> ResolveCapabilities(const HostConfig& h, const 
   return caps;
 }
 
+std::string DefaultCgroupsPath(const HostConfig& h, const std::string& id) {
+  return h.cgroup_parent.empty() ? "/berth-" + id : h.cgroup_parent + "/" + id;
+}
+
 bool UsesInit(const HostConfig& h, bool daemon_default) {
   bool private_pid = h.pid_mode != "host" && h.pid_mode.rfind("container:", 0) != 0;
   return private_pid && h.init.value_or(daemon_default);
@@ -805,13 +809,8 @@ Result<oci::Spec> GenerateSpec(const CreateRequest& req, const oci::ImageConfig&
                   (h.cgroupns_mode.empty() && host.cgroup_mode == CgroupMode::kV2);
   if (cgroupns) lx.namespaces.push_back({.type = "cgroup"});
 
-  if (!paths.cgroups_path.empty())
-    lx.cgroups_path = paths.cgroups_path;
-  else
-    // Without --cgroup-parent: one level per container like berth-runtime's default, so no
-    // shared parent outlives the last container.
-    lx.cgroups_path =
-        h.cgroup_parent.empty() ? "/berth-" + paths.id : h.cgroup_parent + "/" + paths.id;
+  lx.cgroups_path =
+      !paths.cgroups_path.empty() ? paths.cgroups_path : DefaultCgroupsPath(h, paths.id);
   lx.rootfs_propagation = plan.rootfs_propagation;
 
   TRY(CheckSysctls(h.sysctls, host_net, host_ipc, host_uts));

@@ -102,6 +102,11 @@ base::Result<std::vector<std::string>> ResolveCapabilities(const HostConfig& h,
 // its pid 1).
 bool UsesInit(const HostConfig& h, bool daemon_default);
 
+// linux.cgroupsPath of the spec for container `id` when ContainerPaths names none: one level per
+// container ("/berth-<id>", like berth-runtime's default, so no shared parent outlives the last
+// container), or <cgroup parent>/<id> with --cgroup-parent.
+std::string DefaultCgroupsPath(const HostConfig& h, const std::string& id);
+
 // Builds the spec. Runs ValidateCreateRequest first. Errors: InvalidArgument (bad request, in
 // dockerd's words where it has some: "No command specified", "invalid mount config for type
 // \"bind\": bind source path does not exist: /x", ...), NotFound (a volume the daemon did not
