@@ -111,6 +111,10 @@ class Runtime {
   StateStore store_;
 };
 
+// What a Launch does that depends on no container (the caller's user name for the state, the
+// stack the init is cloned onto), done ahead by a process that waits for one: the standby shim.
+void PrepareLaunch();
+
 // Writes a pid file the way runc does: dot-prefixed temp file in the same dir, then rename.
 base::Status WritePidFile(const std::string& path, pid_t pid);
 

@@ -66,15 +66,24 @@ base::Result<std::string> AbsPath(const std::string& p) {
 
 // The caller's user name from /etc/passwd, read directly: NSS (getpwuid) would load shared
 // modules, which a statically linked runtime cannot.
+// Kept for the process (the runtime is single-threaded; PrepareLaunch reads it ahead).
 std::string OwnerName() {
+  static uid_t cached_uid = static_cast<uid_t>(-1);
+  static std::string cached;
   uid_t uid = ::geteuid();
+  if (uid == cached_uid) return cached;
+  cached = std::to_string(uid);
   if (auto passwd = sys::ReadFile("/etc/passwd")) {
     for (auto& line : base::Split(*passwd, '\n')) {
       auto f = base::Split(line, ':');
-      if (f.size() > 2 && base::ParseUint(f[2]) == uid) return f[0];
+      if (f.size() > 2 && base::ParseUint(f[2]) == uid) {
+        cached = f[0];
+        break;
+      }
     }
   }
-  return std::to_string(uid);
+  cached_uid = uid;
+  return cached;
 }
 
 std::string MappingText(const std::vector<oci::IdMapping>& maps) {
@@ -223,6 +232,11 @@ base::Status DriveInit(const CreateOptions& opts, const oci::Spec& spec,
 }
 
 }  // namespace
+
+void PrepareLaunch() {
+  (void)OwnerName();
+  sys::PrepareVforkStack();
+}
 
 base::Status WritePidFile(const std::string& path, pid_t pid) {
   std::string abs = path;

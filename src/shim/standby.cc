@@ -11,6 +11,7 @@
 
 #include "oci/runtime_config.h"
 #include "runtime/cgroup/layout.h"
+#include "runtime/container.h"
 #include "runtime/linux/namespaces.h"
 #include "runtime/linux/seccomp.h"
 #include "shim/options.h"
@@ -76,6 +77,7 @@ bool WarmUp() {
   // The launch's next steps, likewise: the host's cgroup layout (read from mountinfo once per
   // process, then cached) and the seccomp cache key (a SHA-256 over the profile).
   (void)runtime::cgroup::DetectHostLayout();
+  runtime::PrepareLaunch();
   if (spec && spec->linux && spec->linux->seccomp)
     (void)runtime::linux::SeccompCacheKey(*spec->linux->seccomp);
   // The heap the launch will use: a config of Docker's defaults is ~600 JSON values, and its

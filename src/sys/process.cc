@@ -67,6 +67,13 @@ char* VforkStackTop() {
 
 }  // namespace
 
+void PrepareVforkStack() {
+  char* top = VforkStackTop();
+  if (!top) return;
+  // The pages an init's setup writes (3 in a traced `run`), and one more.
+  for (int page = 1; page <= 4; ++page) *static_cast<volatile char*>(top - page * 4096) = 0;
+}
+
 base::Result<pid_t> CloneVfork(unsigned long flags, int (*fn)(void*), void* arg) {
   char* top = VforkStackTop();
   if (!top) return Fail(Error::FromErrno(ENOMEM, "mmap a stack for the child"));

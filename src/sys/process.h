@@ -31,6 +31,9 @@ base::Result<pid_t> CloneProcessInto(unsigned long flags, int cgroup_fd);
 // its result as exit status); what fn changes in memory the caller sees afterwards.
 // The unshare/setns of a user namespace fails in such a child (the kernel wants a private mm).
 base::Result<pid_t> CloneVfork(unsigned long flags, int (*fn)(void*), void* arg);
+// Maps the stack CloneVfork's children run on and touches its top pages, ahead of the first
+// CloneVfork, for a process that waits now and clones later (the standby shim).
+void PrepareVforkStack();
 // Waits for pid (retrying EINTR); returns the raw wait status.
 base::Result<int> WaitPid(pid_t pid, int options = 0);
 // Shell-style exit code: status for a normal exit, 128+signal for a kill.
