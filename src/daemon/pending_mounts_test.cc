@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace berth::daemon {
 namespace {
@@ -71,6 +72,40 @@ TEST(PendingMounts, DropPrelaunchCancelsTheShimAndKeepsTheMount) {
   EXPECT_TRUE(r->mounted);
   EXPECT_FALSE(r->prelaunched);
   shim.join();
+}
+
+// The start's reading of a prelaunched shim's reports, against a fake shim that reads the start
+// record and answers with `reports` (then closes its end).
+base::Status StartAgainst(std::vector<std::string> reports) {
+  int sv[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  sys::UniqueFd ours(sv[0]), shim_end(sv[1]);
+  std::thread shim([fd = std::move(shim_end), reports]() mutable {
+    char b[64];
+    (void)::recv(fd.get(), b, sizeof b, 0);
+    for (const auto& r : reports) (void)::send(fd.get(), r.data(), r.size(), MSG_NOSIGNAL);
+    fd.Reset();
+  });
+  PrelaunchedShim prelaunched(std::move(ours));
+  base::Status st = prelaunched.Start({});
+  shim.join();
+  return st;
+}
+
+TEST(PrelaunchedShim, StartReadsReadyThenTheReport) {
+  EXPECT_TRUE(StartAgainst({"ready\n", "ok\n"}));
+  // Failed after ready (an exec error): the start's error.
+  auto st = StartAgainst({"ready\n", "exec failed\n"});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), base::ErrorCode::kInternal);
+  EXPECT_EQ(st.error().message(), "exec failed");
+  // Failed before ready, or gave up waiting (silently, even after ready): nothing runs, and the
+  // start runs the container the usual way.
+  for (auto reports : std::vector<std::vector<std::string>>{{"no such file\n"}, {}, {"ready\n"}}) {
+    st = StartAgainst(reports);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code(), base::ErrorCode::kUnavailable) << st.error().message();
+  }
 }
 
 }  // namespace

@@ -151,9 +151,11 @@ base::Status PrelaunchedShim::Start(const std::vector<int>& attach_fds) {
   auto reply = sys::RecvFds(sock.get(), 64 * 1024, 0);
   if (!reply) return Fail(Error::Internal("berth-shim: " + reply.error().message()));
   if (reply->payload == "ok\n") return {};
-  std::string msg(base::Trim(reply->payload));
-  if (msg.empty()) msg = "the shim exited during the start";
-  return Fail(Error::Internal(msg));
+  // EOF without a report: the shim gave up waiting (its only silent end) just as the record
+  // came, and the container never ran; "ready" was an earlier record.
+  if (reply->payload.empty() && reply->fds.empty())
+    return Fail(Error::Unavailable("the prelaunched shim had given up"));
+  return Fail(Error::Internal(std::string(base::Trim(reply->payload))));
 }
 
 void PrelaunchedShim::Cancel() {
