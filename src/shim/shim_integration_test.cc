@@ -2,11 +2,13 @@
 // built by tests/integration/make-bundle.sh, and is driven over its state-dir sockets. Root only.
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -676,6 +678,45 @@ TEST_F(ShimTest, StandbyPrelaunchGivesUpWithoutAStart) {
   WaitGone(standby_pid_, 10s);
   EXPECT_FALSE(PidAlive(standby_pid_));
   EXPECT_FALSE(sys::Exists(state_ + "/exit.json"));
+}
+
+// The shim killed while its container waits for the start: the container's init goes too
+// (it watches the runtime's end of its sync socket), so no container runs without a shim.
+TEST_F(ShimTest, StandbyPrelaunchInitEndsWithItsShim) {
+  MakeBundle({"/bin/sh", "-c", "echo orphan"});
+  // The daemonized standby and, once it is killed, its child come to us: reaped here.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  sys::UniqueFd sock = SpawnStandby();
+  SendPrelaunch(sock.get(), ShimArgs({"--prelaunch"}), kMountedRecord);
+  ASSERT_EQ(Report(sock.get()), "ready\n");
+  // The init: the standby's child (its state is recorded only once it runs).
+  auto children = sys::ReadFile(fmt::format("/proc/{0}/task/{0}/children", standby_pid_));
+  ASSERT_TRUE(children);
+  pid_t init = static_cast<pid_t>(base::ParseInt(base::Trim(*children)).value_or(0));
+  ASSERT_GT(init, 0) << *children;
+  ASSERT_EQ(::kill(standby_pid_, SIGKILL), 0);
+  WaitGone(standby_pid_, 10s);  // a zombie: its end of the init's sync socket is closed
+  (void)::waitpid(standby_pid_, nullptr, 0);
+  // A start record now (refused if the init, the socket's last holder, has ended already): the
+  // init must not run the container's process, but end (status 255, its own failure) instead.
+  (void)sys::SendFds(sock.get(), std::string(kStartRecord), {});
+  int status = 0;
+  ASSERT_EQ(::waitpid(init, &status, 0), init);
+  (void)::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 255) << "wait status " << status;
+  auto log = sys::ReadFile(log_);
+  EXPECT_TRUE(!log || log->find("orphan") == std::string::npos);
+  // A killed shim cleans nothing up: its runtime state dir and the container's cgroups.
+  (void)sys::RemoveAll(runtime_root_ + "/" + id_);
+  (void)::rmdir(("/sys/fs/cgroup/berth-" + id_).c_str());
+  if (DIR* d = ::opendir("/sys/fs/cgroup")) {
+    while (auto* e = ::readdir(d))
+      (void)::rmdir((std::string("/sys/fs/cgroup/") + e->d_name + "/berth-" + id_).c_str());
+    ::closedir(d);
+  }
+  (void)::unlink((state_ + "/attach.sock").c_str());
+  (void)::unlink((state_ + "/control.sock").c_str());
+  (void)::unlink((state_ + "/shim.pid").c_str());
 }
 
 // Dropped before "config" (the create failed): nothing is left, not even the cgroups made

@@ -150,12 +150,15 @@ base::Status AwaitPrelaunchStart(const InitConfig& c) {
   static constexpr char kReady[] = "ready\n";
   if (::send(c.prelaunch_fd, kReady, sizeof kReady - 1, MSG_NOSIGNAL) < 0)
     return Fail(Error::FromErrno(errno, "prelaunch: send ready"));
-  struct pollfd p = {c.prelaunch_fd, POLLIN, 0};
+  // The sync socket too: its end in the parent (asleep in the clone) closes only if the parent
+  // was killed, and then nobody would own the container once it runs.
+  struct pollfd p[2] = {{c.prelaunch_fd, POLLIN, 0}, {c.sync_fd, POLLIN, 0}};
   int n;
-  while ((n = ::poll(&p, 1, c.prelaunch_wait_ms)) < 0 && errno == EINTR) {
+  while ((n = ::poll(p, 2, c.prelaunch_wait_ms)) < 0 && errno == EINTR) {
   }
   if (n < 0) return Fail(Error::FromErrno(errno, "prelaunch: poll"));
   if (n == 0) return Fail(Error::Unavailable(std::string(kNoStart)));
+  if (p[1].revents != 0) return Fail(Error::Internal("prelaunch: the runtime is gone"));
   char b;
   ssize_t r = ::recv(c.prelaunch_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
   if (r < 0) return Fail(Error::FromErrno(errno, "prelaunch: recv"));
