@@ -71,7 +71,12 @@ for name in list(seen):
         for s in symbols:
             if s.startswith(m.group(1) + '_'):
                 seen.setdefault(s, None)
+# The entry point's code first, and its end-of-hot-text marker last (cmd/berth_entry.cc maps
+# the text up to the marker ahead).
+entry = ['berth_cli_entry', 'BerthCliPrefault', 'BerthCliPrefaultRanges']
+names = entry + [n for n in seen if n not in entry and n != 'berth_cli_hot_end']
+names.append('berth_cli_hot_end')
 with open(out, 'w') as o:
-    o.write('\n'.join(seen) + '\n')
+    o.write('\n'.join(names) + '\n')
 print(f'cli_order: {len(seen)} functions -> {out}')
 PY
