@@ -219,7 +219,7 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
     return {};
   };
   if (auto st = sys::MkdirAll(p.rootfs, 0755); !st) return fail(st.error());
-  if (auto st = sys::MkdirAll(p.data, 0710); !st) return fail(st.error());
+  if (auto st = ctx->containers->MakeDir(rec.id); !st) return fail(st.error());
   std::string user = !cr.config.user.empty() ? cr.config.user : image_config.config.user;
   bool named = user.find_first_not_of("0123456789:") != std::string::npos;
   for (const auto& g : cr.host_config.group_add)
@@ -306,10 +306,12 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   release_plan(PrelaunchPlan{std::move(prelaunch), rec.working_dir});
   if (auto st = ctx->containers->Add(rec); !st) return fail(st.error());
   base::LogInfo("created container {} ({})", rec.id, rec.name);
-  // The next create's layer, while the client goes on with this one.
+  // The next create's layer and directory, while the client goes on with this one.
   if (ctx->background)
     ctx->background->Run([ctx] {
       if (auto st = ctx->images->snapshots->MakeSpareContainerDir(); !st)
+        base::LogDebug("{}", st.error().message());
+      if (auto st = ctx->containers->MakeSpareDir(); !st)
         base::LogDebug("{}", st.error().message());
     });
   PublishContainerEvent(ctx, rec, "create");

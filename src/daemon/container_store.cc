@@ -2,7 +2,9 @@
 #include "daemon/container_store.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
@@ -10,6 +12,12 @@
 #include "sys/file.h"
 
 namespace berth::daemon {
+namespace {
+
+// Spare container directories (MakeSpareDir); no container id starts with a dot.
+constexpr std::string_view kSparePrefix = ".spare-";
+
+}  // namespace
 
 using nlohmann::json;
 
@@ -77,6 +85,10 @@ base::Result<std::unique_ptr<ContainerStore>> ContainerStore::Open(std::string r
   TRY(sys::MkdirAll(root, 0710));
   std::unique_ptr<ContainerStore> store(new ContainerStore(root));
   for (const std::string& id : TRY(sys::ListDir(root))) {
+    if (base::StartsWith(id, kSparePrefix)) {
+      (void)sys::RemoveAll(root + "/" + id);  // made ahead by an earlier daemon, never used
+      continue;
+    }
     auto text = sys::ReadFile(root + "/" + id + "/config.json");
     auto rec = text ? ParseRecord(*text) : base::Result<ContainerRecord>(base::Fail(text.error()));
     if (!rec) {
@@ -86,6 +98,35 @@ base::Result<std::unique_ptr<ContainerStore>> ContainerStore::Open(std::string r
     store->records_[rec->id] = std::move(*rec);
   }
   return store;
+}
+
+base::Status ContainerStore::MakeDir(const std::string& id) {
+  std::string spare;
+  {
+    std::lock_guard lock(mu_);
+    if (!spares_.empty()) {
+      spare = std::move(spares_.back());
+      spares_.pop_back();
+    }
+  }
+  if (!spare.empty()) {
+    if (::rename(spare.c_str(), Dir(id).c_str()) == 0) return {};
+    (void)sys::RemoveAll(spare);
+  }
+  return sys::MkdirAll(Dir(id), 0710);
+}
+
+base::Status ContainerStore::MakeSpareDir() {
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    if (!spares_.empty()) return {};
+    path = fmt::format("{}/{}{}-{}", root_, kSparePrefix, ::getpid(), ++spares_made_);
+  }
+  TRY(sys::MkdirAll(path, 0710));
+  std::lock_guard lock(mu_);
+  spares_.push_back(std::move(path));
+  return {};
 }
 
 base::Status ContainerStore::Persist(const ContainerRecord& r) const {

@@ -63,6 +63,13 @@ class ContainerStore {
 
   const std::string& root() const { return root_; }
   std::string Dir(const std::string& id) const { return root_ + "/" + id; }
+  // Makes the directory of a new container `id` (mode 0710): a spare one made ahead
+  // (MakeSpareDir) renamed into place when there is one, else a new one. On the reference VM's
+  // ext4 a mkdir took ~0.25 ms of a create and a rename ~0.02 ms.
+  base::Status MakeDir(const std::string& id);
+  // Makes a spare directory for the next MakeDir unless one is waiting: for a background thread
+  // after a create. Spares are hidden (".spare-" names): Open removes those a daemon left.
+  base::Status MakeSpareDir();
 
   // Adds a new record and persists it. Conflict in Docker's words when the name is taken.
   base::Status Add(const ContainerRecord& record);
@@ -89,6 +96,8 @@ class ContainerStore {
   mutable std::mutex mu_;
   std::map<std::string, ContainerRecord> records_;  // by id
   std::map<std::string, std::shared_ptr<std::mutex>> op_locks_;
+  std::vector<std::string> spares_;  // guarded by mu_: from MakeSpareDir
+  uint64_t spares_made_ = 0;         // guarded by mu_: names them
 };
 
 // The record as the JSON persisted in config.json, and back.

@@ -1,16 +1,21 @@
 // ContainerStore on a temporary directory: records survive a reopen, AutoRemove round-trips,
-// and a record torn by a power loss (empty, as an unsynced --rm record can be) is skipped.
+// a record torn by a power loss (empty, as an unsynced --rm record can be) is skipped, and new
+// containers' directories come from spares made ahead.
 #include "daemon/container_store.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
+#include <filesystem>
 #include <string>
 
 #include "sys/file.h"
 
 namespace berth::daemon {
 namespace {
+
+namespace fs = std::filesystem;
 
 class ContainerStoreTest : public ::testing::Test {
  protected:
@@ -55,6 +60,41 @@ TEST_F(ContainerStoreTest, AutoRemoveSurvivesAReopenAndATornRecordIsSkipped) {
   EXPECT_TRUE(rm->auto_remove);
   EXPECT_FALSE((*store)->Find("torn"));
   EXPECT_EQ((*store)->List().size(), 2u);
+}
+
+TEST_F(ContainerStoreTest, NewDirectoriesComeFromASpareMadeAheadAndLeftOnesAreRemoved) {
+  const std::string root = root_ + "/containers";
+  const std::string a(64, 'a'), b(64, 'b');
+  {
+    auto store = ContainerStore::Open(root);
+    ASSERT_TRUE(store) << store.error().message();
+    ASSERT_TRUE((*store)->MakeSpareDir());
+    ASSERT_TRUE((*store)->MakeSpareDir());  // one is waiting: no second
+    auto listed = sys::ListDir(root);
+    ASSERT_TRUE(listed);
+    ASSERT_EQ(listed->size(), 1u);
+    const std::string spare = (*listed)[0];
+    EXPECT_EQ(spare.rfind(".spare-", 0), 0u) << spare;
+    struct stat st {};
+    ASSERT_EQ(::stat((root + "/" + spare).c_str(), &st), 0);
+    ino_t spare_inode = st.st_ino;
+
+    ASSERT_TRUE((*store)->MakeDir(a));  // the spare, renamed
+    ASSERT_EQ(::stat((root + "/" + a).c_str(), &st), 0);
+    EXPECT_EQ(st.st_ino, spare_inode);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_FALSE(fs::exists(root + "/" + spare));
+    ASSERT_TRUE((*store)->MakeDir(b));  // none waiting: made
+    EXPECT_TRUE(fs::is_directory(root + "/" + b));
+    ASSERT_TRUE((*store)->Add(Record(a, "with-spare", true)));
+    ASSERT_TRUE((*store)->MakeSpareDir());  // left behind by this "daemon"
+  }
+  auto store = ContainerStore::Open(root);
+  ASSERT_TRUE(store) << store.error().message();
+  EXPECT_TRUE((*store)->Find("with-spare"));
+  auto listed = sys::ListDir(root);
+  ASSERT_TRUE(listed);
+  for (const auto& name : *listed) EXPECT_NE(name.rfind(".spare-", 0), 0u) << name;
 }
 
 TEST(ContainerRecordTest, OlderRecordsWithoutTheFieldAreNotAutoRemove) {
