@@ -73,7 +73,8 @@ for name in list(seen):
                 seen.setdefault(s, None)
 # The entry point's code first, and its end-of-hot-text marker last (cmd/berth_entry.cc maps
 # the text up to the marker ahead).
-entry = ['berth_cli_entry', 'BerthCliPrefault', 'BerthCliPrefaultRanges']
+entry = ['berth_cli_entry', 'BerthCliPrefault', 'BerthCliPrefaultRanges',
+         '_ZN12_GLOBAL__N_112PrefaultHeapEv']
 names = entry + [n for n in seen if n not in entry and n != 'berth_cli_hot_end']
 names.append('berth_cli_hot_end')
 with open(out, 'w') as o:

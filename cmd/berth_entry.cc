@@ -102,7 +102,26 @@ extern "C" const Elf64_Ehdr __ehdr_start __attribute__((visibility("hidden")));
 // Laid out last of the ordered functions (cmd/berth.order): where the hot text ends.
 extern "C" __attribute__((noinline, used)) void berth_cli_hot_end() { asm volatile(""); }
 
+namespace {
+
+// The break the kernel gave the process: where the heap starts (0 until the entry ran).
+unsigned long initial_break = 0;
+
+// After glibc's start-up (its first malloc grew the heap by ~132 KB), before the static
+// constructors and main: that heap mapped for writing in one call. A `run` touched all of it
+// (CLI11's options), one fault per page: 15 faults, ~0.45 ms in a trace.
+__attribute__((constructor(101))) void PrefaultHeap() {
+  if (initial_break == 0) return;
+  unsigned long end = PageDown(static_cast<unsigned long>(Sys(SYS_brk, 0, 0, 0)));
+  unsigned long start = PageDown(initial_break);
+  if (end > start)
+    Sys(SYS_madvise, static_cast<long>(start), static_cast<long>(end - start), kPopulateWrite);
+}
+
+}  // namespace
+
 extern "C" void BerthCliPrefault() {
+  initial_break = static_cast<unsigned long>(Sys(SYS_brk, 0, 0, 0));
   const char* image = reinterpret_cast<const char*>(&__ehdr_start);
   const auto* ph = reinterpret_cast<const Elf64_Phdr*>(image + __ehdr_start.e_phoff);
   int n = __ehdr_start.e_phnum;
