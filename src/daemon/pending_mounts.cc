@@ -1,6 +1,8 @@
 // Background rootfs mounts between create and start.
 #include "daemon/pending_mounts.h"
 
+#include <exception>
+#include <memory>
 #include <utility>
 
 namespace berth::daemon {
@@ -12,7 +14,15 @@ PendingMounts::~PendingMounts() {
 
 void PendingMounts::Begin(const std::string& id, std::function<Premount()> task) {
   (void)Take(id);
-  auto f = std::async(std::launch::async, std::move(task));
+  auto done = std::make_shared<std::promise<Premount>>();
+  auto f = done->get_future();
+  workers_.Run([done, task = std::move(task)] {
+    try {
+      done->set_value(task());
+    } catch (...) {
+      done->set_exception(std::current_exception());
+    }
+  });
   std::lock_guard<std::mutex> lock(mu_);
   pending_[id] = std::move(f);
 }
