@@ -506,6 +506,31 @@ TEST(RuntimeConfigTest, DefaultRootlessSpecIsRuncRootlessSpec) {
   EXPECT_EQ(s.linux->masked_paths, rootful.linux->masked_paths);
 }
 
+// SerializeSpec keeps the text of the last seccomp profile it wrote and splices it into the next
+// spec with an equal profile: the result must be what the JSON library's pretty printer writes,
+// whether the profile was the kept one or not, and whatever else the spec holds.
+TEST(RuntimeConfigTest, SeccompProfilesWrittenAgainAreTheSameText) {
+  Spec a = FullSpec();
+  ASSERT_TRUE(a.linux && a.linux->seccomp);
+  Spec b = a;
+  b.hostname = "other";
+  b.annotations["seccomp"] =
+      "\x01"
+      "berth:seccomp"
+      "\x01";  // the splice's own marker, as a value
+  Spec c = a;
+  c.linux->seccomp->syscalls[0].names.push_back("getpid");
+  Spec none = a;
+  none.linux->seccomp.reset();
+  for (const Spec* s : {&a, &a, &b, &c, &a, &none, &b}) {
+    std::string text = SerializeSpec(*s);
+    EXPECT_EQ(nlohmann::ordered_json::parse(text).dump(1, '\t'), text);
+    auto back = ParseSpec(text);
+    ASSERT_TRUE(back) << back.error().message() << "\n" << text;
+    EXPECT_EQ(*back, *s) << text;
+  }
+}
+
 TEST(RuntimeConfigTest, RoundTripsEveryField) {
   Spec s = FullSpec();
   ASSERT_TRUE(ValidateSpec(s)) << ValidateSpec(s).error().message();
