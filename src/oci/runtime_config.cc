@@ -115,6 +115,43 @@ Status DecodeStruct(const Json& j, const std::string& p, Linux* out);
 Status DecodeStruct(const Json& j, const std::string& p, Spec* out);
 Status DecodeStruct(const Json& j, const std::string& p, State* out);
 
+// Scalars (and vectors of them) decoded without a path: a config holds ~500 such values (the
+// seccomp profile's syscall names mostly), and formatting "linux.seccomp.syscalls[3].names[17]"
+// for each, to name it in an error that almost never comes, was a sixth of a parse. False when
+// the value is not what T needs; the caller then decodes again with paths, for the error.
+template <typename T>
+bool DecodeScalar(const Json& j, T* out) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!j.is_string()) return false;
+    *out = j.get_ref<const std::string&>();
+    return true;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!j.is_boolean()) return false;
+    *out = j.get<bool>();
+    return true;
+  } else if constexpr (std::is_integral_v<T>) {
+    return ToInteger(j, out);
+  } else if constexpr (IsVector<T>::value) {
+    using E = typename T::value_type;
+    if constexpr (std::is_same_v<E, std::string> || std::is_same_v<E, bool> ||
+                  std::is_integral_v<E>) {
+      if (!j.is_array()) return false;
+      out->clear();
+      out->reserve(j.size());
+      for (const auto& e : j) {
+        E v{};
+        if (!DecodeScalar(e, &v)) return false;
+        out->push_back(std::move(v));
+      }
+      return true;
+    } else {
+      return false;
+    }
+  } else {
+    return false;
+  }
+}
+
 template <typename T>
 Status Decode(const Json& j, const std::string& path, T* out) {
   if constexpr (std::is_same_v<T, std::string>) {
@@ -158,6 +195,15 @@ template <typename T>
 Status Field(const Json& obj, const std::string& path, const char* key, T* out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return {};
+  if constexpr (IsOptional<T>::value) {
+    typename T::value_type v{};
+    if (DecodeScalar(*it, &v)) {
+      *out = std::move(v);
+      return {};
+    }
+  } else {
+    if (DecodeScalar(*it, out)) return {};
+  }
   return Decode(*it, Member(path, key), out);
 }
 
