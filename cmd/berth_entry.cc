@@ -4,9 +4,9 @@
 // The CLI is a fresh static executable per command, and on the reference VM (a PVM guest) a
 // page fault costs ~25 us: `berth version` took ~59 faults, of which ~45 on the image itself
 // (text, read-only data, the relro and data pages glibc's start-up and the static constructors
-// touch), ~1.2 ms of a ~3 ms run. madvise(MADV_POPULATE_READ/WRITE) maps each range in one
-// system call (the text's first MB ~60 us): 59 -> 20 faults and ~0.35 ms less wall time per
-// command (bench/RESULTS.md, session 16). A kernel without MADV_POPULATE_* (before 5.14)
+// touch). madvise(MADV_POPULATE_READ/WRITE) maps each range in one system call (the text's
+// first MB ~60 us): 59 -> 20 faults and ~0.3 ms less wall time per command (bench/RESULTS.md,
+// session 16). A kernel without MADV_POPULATE_* (before 5.14)
 // answers EINVAL and the faults happen as before.
 //
 // Everything here runs before relocation, TLS and the stack protector exist: no libc calls, no
@@ -109,7 +109,8 @@ unsigned long initial_break = 0;
 
 // After glibc's start-up (its first malloc grew the heap by ~132 KB), before the static
 // constructors and main: that heap mapped for writing in one call. A `run` touched all of it
-// (CLI11's options), one fault per page: 15 faults, ~0.45 ms in a trace.
+// (CLI11's options), one fault per page: 15 faults. Anonymous faults are cheaper than those on
+// the text: `version` measured -0.09 ms with this (bench/RESULTS.md, session 16).
 __attribute__((constructor(101))) void PrefaultHeap() {
   if (initial_break == 0) return;
   unsigned long end = PageDown(static_cast<unsigned long>(Sys(SYS_brk, 0, 0, 0)));
