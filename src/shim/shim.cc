@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -149,6 +150,9 @@ class Shim {
   void Abort();
   // Prelaunch: makes the cgroups --prelaunch-cgroups names, as the launch would.
   void MakeEarlyCgroups();
+  void ReleaseNamespaces() {
+    for (auto& fd : init_ns_) fd.Reset();
+  }
   // A prelaunched container was removed without a start (the standby socket's EOF, or no
   // start in time): Setup failed, and RunShim reports nothing.
   bool Cancelled() const { return cancelled_; }
@@ -215,11 +219,14 @@ class Shim {
   bool output_paused_ = false;
   uint64_t progress_ = 0;  // bytes moved from the process's output to clients, or read
   pid_t init_pid_ = 0;
-  // The container's mount namespace, opened once the init runs. Without this hold the init's
-  // exit would tear the namespace down (its mounts, then the overlay superblock: two expedited
-  // RCU grace periods, ~0.5 ms here) before it becomes a zombie, in front of the exit record;
-  // with it the teardown happens when Finish lets go, after exit.json. Invalid: no hold.
-  sys::UniqueFd init_mnt_ns_;
+  // The container's mount, network and IPC namespaces, opened once the init runs. Without these
+  // holds the init's exit would tear the mount namespace down (its mounts, then the overlay
+  // superblock: two expedited RCU grace periods, ~0.5 ms here) before it becomes a zombie, in
+  // front of the exit record; the network and IPC namespaces' teardowns (kernel workers:
+  // cleanup_net and free_ipc, ~2.6 ms of wall time, mostly grace periods, traced between the
+  // exit and `run --rm` returning) would start in that window too. With them each teardown
+  // happens when Finish lets go, after exit.json. Invalid fds: no hold.
+  std::array<sys::UniqueFd, 3> init_ns_;
   bool exited_ = false;
   int wait_status_ = 0;
   struct timespec exit_deadline_ = {};
@@ -413,9 +420,19 @@ base::Status Shim::LaunchContainer() {
   init_pid_ = launched->pid;
   pty_ = std::move(launched->pty_master);
   cgroup_paths_ = std::move(launched->cgroup_paths);
-  // Best effort: an init that is gone already (a zombie has no namespaces) leaves no hold.
-  init_mnt_ns_.Reset(
-      ::open(fmt::format("/proc/{}/ns/mnt", init_pid_).c_str(), O_RDONLY | O_CLOEXEC));
+  // Best effort: an init that is gone already (a zombie has no namespaces) leaves no hold, and
+  // a namespace the container shares with us (--network host) needs none.
+  const char* held[] = {"mnt", "net", "ipc"};
+  for (size_t i = 0; i < init_ns_.size(); ++i) {
+    sys::UniqueFd ns(
+        ::open(fmt::format("/proc/{}/ns/{}", init_pid_, held[i]).c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat theirs, ours;
+    if (!ns || ::fstat(ns.get(), &theirs) != 0 ||
+        (::stat(fmt::format("/proc/self/ns/{}", held[i]).c_str(), &ours) == 0 &&
+         ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev))
+      continue;
+    init_ns_[i] = std::move(ns);
+  }
   if (o_.prelaunch) {
     // The record the init saw come: its fds are the attach clients.
     auto fds = TRY(AwaitRecord(o_.start_channel, kStartRecord));
@@ -926,15 +943,16 @@ base::Status Shim::Finish() {
   // The namespace goes while berthd handles the exit. A container that may start again keeps
   // the rule above: its old mounts (and the overlay on its layer) are gone before shim.pid is;
   // a removed one is not mounted again, so its teardown need not hold up the removal.
-  if (!o_.auto_remove) init_mnt_ns_.Reset();
+  if (!o_.auto_remove) ReleaseNamespaces();
   base::Status deleted;
   if (!o_.keep && !o_.exec) deleted = runtime_.Delete(o_.id, true, poststop_);
   if (written) ::unlink(Path("shim.pid").c_str());
   // A removed container's: berthd answers `run --rm` as soon as shim.pid is gone, and the
   // teardown's expedited RCU grace periods (IPIs to every CPU) would land in the middle of
   // that answer. A few milliseconds later they are out of its way (paired A/B: ~0.4 ms).
-  if (init_mnt_ns_) ::usleep(kRemovedNamespaceLingerUs);
-  init_mnt_ns_.Reset();
+  if (std::any_of(init_ns_.begin(), init_ns_.end(), [](const auto& fd) { return bool(fd); }))
+    ::usleep(kRemovedNamespaceLingerUs);
+  ReleaseNamespaces();
   if (!written) return written;
   if (!deleted) return Fail(std::move(deleted).error().Context("delete container"));
   return {};
