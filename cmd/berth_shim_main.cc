@@ -15,7 +15,15 @@ int main(int argc, char** argv) {
   // command name that ps, top and /proc/PID/comm show.
   ::prctl(PR_SET_NAME, "berth-shim", 0, 0, 0);
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.size() == 1 && args[0] == "--standby") return berth::shim::RunStandby();
+  if (!args.empty() && args[0] == "--standby") {
+    auto standby = berth::shim::ParseStandbyArgs(args);
+    if (!standby) {
+      (void)berth::sys::WriteAll(2,
+                                 "berth-shim: usage: berth-shim --standby [--seccomp-hint FILE]\n");
+      return 2;
+    }
+    return berth::shim::RunStandby(*standby);
+  }
   auto options = berth::shim::ParseOptions(args);
   if (!options) {
     (void)berth::sys::WriteAll(2, "berth-shim: " + options.error().message() + "\n");

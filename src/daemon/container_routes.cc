@@ -312,9 +312,14 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   release_plan(PrelaunchPlan{std::move(prelaunch), rec.working_dir});
   if (auto st = ctx->containers->Add(rec); !st) return fail(st.error());
   base::LogInfo("created container {} ({})", rec.id, rec.name);
-  // The next create's layer and directory, while the client goes on with this one.
+  // The next create's layer and directory, while the client goes on with this one; and the
+  // profile for the next standby shims (the config is written: the spec is done with).
+  std::shared_ptr<const oci::Seccomp> profile;
+  if (ctx->shim_pool && oci_spec->linux && oci_spec->linux->seccomp)
+    profile = std::make_shared<const oci::Seccomp>(std::move(*oci_spec->linux->seccomp));
   if (ctx->background)
-    ctx->background->Run([ctx] {
+    ctx->background->Run([ctx, profile] {
+      if (profile) ctx->shim_pool->NoteSeccompProfile(oci::SeccompValueText(*profile));
       if (auto st = ctx->images->snapshots->MakeSpareContainerDir(); !st)
         base::LogDebug("{}", st.error().message());
       if (auto st = ctx->containers->MakeSpareDir(); !st)

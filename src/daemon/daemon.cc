@@ -149,7 +149,7 @@ base::Status RunDaemon(const DaemonConfig& config) {
   }
   ShimPool shim_pool(container_context.shim_exec_path.empty() ? container_context.shim_binary
                                                               : container_context.shim_exec_path,
-                     container_context.shim_binary);
+                     container_context.shim_binary, config.exec_root + "/seccomp-hint.json");
   shim_pool.Start();
   container_context.shim_pool = &shim_pool;
   container_context.init_path = config.init_path;

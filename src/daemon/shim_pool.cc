@@ -23,8 +23,10 @@ namespace berth::daemon {
 using base::Error;
 using base::Fail;
 
-ShimPool::ShimPool(std::string exec_path, std::string argv0)
-    : exec_path_(std::move(exec_path)), argv0_(std::move(argv0)) {}
+ShimPool::ShimPool(std::string exec_path, std::string argv0, std::string seccomp_hint)
+    : exec_path_(std::move(exec_path)),
+      argv0_(std::move(argv0)),
+      seccomp_hint_(std::move(seccomp_hint)) {}
 
 ShimPool::~ShimPool() {
   {
@@ -33,10 +35,25 @@ ShimPool::~ShimPool() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (hint_ready_) ::unlink(seccomp_hint_.c_str());
 }
 
 void ShimPool::Start() {
   thread_ = std::thread([this] { Run(); });
+}
+
+void ShimPool::NoteSeccompProfile(const std::string& text) {
+  if (seccomp_hint_.empty() || text.empty()) return;
+  std::lock_guard<std::mutex> hint_lock(hint_mu_);
+  if (text == hint_text_) return;
+  // Replaced whole (a rename): a standby starting meanwhile reads the old text or the new one.
+  if (auto st = sys::WriteFileReplace(seccomp_hint_, text, 0600); !st) {
+    base::LogDebug("seccomp hint: {}", st.error().message());
+    return;
+  }
+  hint_text_ = text;
+  std::lock_guard<std::mutex> lock(mu_);
+  hint_ready_ = true;
 }
 
 sys::UniqueFd ShimPool::Take() {
@@ -90,8 +107,12 @@ base::Result<sys::UniqueFd> ShimPool::Spawn() {
   sys::UniqueFd high(::fcntl(theirs.get(), F_DUPFD_CLOEXEC, 10));
   if (!high) return Fail(Error::FromErrno(errno, "fcntl F_DUPFD"));
   theirs = sys::UniqueFd();
-  pid_t pid =
-      TRY(sys::SpawnProcessAt(exec_path_, {argv0_, "--standby"}, wr.get(), wr.get(), {high.get()}));
+  std::vector<std::string> argv = {argv0_, "--standby"};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (hint_ready_) argv.insert(argv.end(), {"--seccomp-hint", seccomp_hint_});
+  }
+  pid_t pid = TRY(sys::SpawnProcessAt(exec_path_, argv, wr.get(), wr.get(), {high.get()}));
   high = sys::UniqueFd();
   wr = sys::UniqueFd();
   std::string out = sys::ReadFd(rd.get()).value_or("");

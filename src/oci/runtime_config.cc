@@ -1197,6 +1197,48 @@ std::string SerializeSpec(const Spec& spec) {
   return out;
 }
 
+std::string SeccompValueText(const Seccomp& profile) { return SeccompText(profile); }
+
+base::Result<KnownSeccomp> ParseKnownSeccomp(std::string text) {
+  Json j = TRY(ParseObject(text, "linux.seccomp"));
+  KnownSeccomp out;
+  TRY(DecodeStruct(j, "linux.seccomp", &out.profile));
+  out.text = std::move(text);
+  return out;
+}
+
+base::Result<Spec> ParseSpecWith(std::string_view json_text, const KnownSeccomp* known) {
+  // SerializeSpec's layout: tab indentation, one member per line, so a member of a top-level
+  // object is a line of two tabs and a top-level member one of a single tab (JSON strings hold
+  // no raw newline). The last linux.seccomp line wins, as in a parse of the whole text.
+  static constexpr std::string_view kLine = "\n\t\t\"seccomp\": ";
+  static constexpr std::string_view kLinux = "\n\t\"linux\": {";
+  if (!known || known->text.empty()) return ParseSpec(json_text);
+  size_t at = json_text.rfind(kLine);
+  if (at == std::string_view::npos) return ParseSpec(json_text);
+  size_t value = at + kLine.size();
+  size_t end = value + known->text.size();
+  if (end >= json_text.size() || json_text.compare(value, known->text.size(), known->text) != 0 ||
+      (json_text[end] != ',' && json_text[end] != '\n'))
+    return ParseSpec(json_text);
+  // The line's object is the nearest top-level member above it: the last "linux" (a later
+  // duplicate would win).
+  size_t parent = json_text.rfind("\n\t\"", at);
+  if (parent == std::string_view::npos || json_text.compare(parent, kLinux.size(), kLinux) != 0 ||
+      json_text.find("\n\t\"linux\"", at) != std::string_view::npos)
+    return ParseSpec(json_text);
+  std::string spliced;
+  spliced.reserve(json_text.size() - known->text.size() + 4);
+  spliced.append(json_text.substr(0, value));
+  spliced.append("null");
+  spliced.append(json_text.substr(end));
+  auto spec = ParseSpec(spliced);
+  // Otherwise the text as it is: its errors then read as they would.
+  if (!spec || !spec->linux || spec->linux->seccomp) return ParseSpec(json_text);
+  spec->linux->seccomp = known->profile;
+  return spec;
+}
+
 std::string SerializeResources(const Resources& r) { return Dump(EncodeStruct(r), 1, '\t'); }
 
 Spec DefaultSpec(bool rootless) {

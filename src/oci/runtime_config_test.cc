@@ -531,6 +531,75 @@ TEST(RuntimeConfigTest, SeccompProfilesWrittenAgainAreTheSameText) {
   }
 }
 
+// ParseSpecWith gives ParseSpec's result for every text, the known profile's or not.
+TEST(RuntimeConfigTest, AKnownSeccompProfileParsesAsTheWholeText) {
+  Spec a = FullSpec();
+  ASSERT_TRUE(a.linux && a.linux->seccomp);
+  auto known = ParseKnownSeccomp(SeccompValueText(*a.linux->seccomp));
+  ASSERT_TRUE(known) << known.error().message();
+  EXPECT_EQ(known->profile, *a.linux->seccomp);
+  auto same = [&](const std::string& text) {
+    auto plain = ParseSpec(text);
+    auto with = ParseSpecWith(text, &*known);
+    ASSERT_EQ(bool(plain), bool(with)) << text;
+    if (plain) {
+      EXPECT_EQ(*with, *plain) << text;
+    } else {
+      EXPECT_EQ(with.error().message(), plain.error().message());
+    }
+  };
+  std::string text = SerializeSpec(a);
+  same(text);
+  auto with = ParseSpecWith(text, nullptr);
+  ASSERT_TRUE(with);
+  EXPECT_EQ(*with, a);
+  // Where the profile is not parsed again, its value comes from `known`: a known profile that
+  // does not match its text (which no caller makes) shows which texts take that way.
+  KnownSeccomp lie = *known;
+  lie.profile.default_action = "SCMP_ACT_LOG";
+  auto taken = [&](const std::string& t) {
+    auto r = ParseSpecWith(t, &lie);
+    return r && r->linux && r->linux->seccomp &&
+           r->linux->seccomp->default_action == "SCMP_ACT_LOG";
+  };
+  EXPECT_TRUE(taken(text));
+  // Another profile, and none.
+  Spec other = a;
+  other.linux->seccomp->syscalls[0].names.push_back("getpid");
+  same(SerializeSpec(other));
+  Spec none = a;
+  none.linux->seccomp.reset();
+  same(SerializeSpec(none));
+  // The same text laid out otherwise.
+  same(nlohmann::json::parse(text).dump());
+  same(nlohmann::json::parse(text).dump(2));
+  // The profile's text as the value of "seccomp" elsewhere than linux: in another top-level
+  // object, with no profile in linux; in an earlier "linux" that a later one overrides.
+  std::string profile = SeccompValueText(*a.linux->seccomp);
+  std::string elsewhere = SerializeSpec(none);
+  size_t last = elsewhere.rfind("\n}");
+  ASSERT_NE(last, std::string::npos);
+  std::string in_x =
+      elsewhere.substr(0, last) + ",\n\t\"x\": {\n\t\t\"seccomp\": " + profile + "\n\t}\n}";
+  same(in_x);
+  EXPECT_FALSE(taken(in_x));
+  std::string twice =
+      text.substr(0, text.rfind("\n}")) + ",\n\t\"linux\": {\n\t\t\"cgroupsPath\": \"/x\"\n\t}\n}";
+  same(twice);
+  EXPECT_FALSE(taken(twice));
+  EXPECT_FALSE(taken(SerializeSpec(other)));
+  EXPECT_FALSE(taken(nlohmann::json::parse(text).dump()));
+  // An error elsewhere reads as it does without the profile known.
+  std::string bad = text;
+  size_t host = bad.find("\"hostname\": \"");
+  ASSERT_NE(host, std::string::npos);
+  bad.replace(host, 13, "\"hostname\": 7, \"x\": \"");
+  same(bad);
+  // Not a profile.
+  EXPECT_FALSE(ParseKnownSeccomp("[1]"));
+  EXPECT_FALSE(ParseKnownSeccomp("{\"defaultAction\": 3}"));
+}
+
 TEST(RuntimeConfigTest, RoundTripsEveryField) {
   Spec s = FullSpec();
   ASSERT_TRUE(ValidateSpec(s)) << ValidateSpec(s).error().message();

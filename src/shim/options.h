@@ -7,6 +7,10 @@
 
 #include "base/result.h"
 
+namespace berth::oci {
+struct KnownSeccomp;
+}
+
 namespace berth::shim {
 
 struct ShimOptions {
@@ -53,6 +57,9 @@ struct ShimOptions {
   // Standby mode only (no flag): the standby socket, where a prelaunched shim waits for its
   // start. -1: none.
   int start_channel = -1;
+  // Standby mode only (no flag): the seccomp profile the standby parsed while it waited
+  // (RunStandby's hint), for the config's parse (oci::ParseSpecWith). Null: none.
+  const oci::KnownSeccomp* known_seccomp = nullptr;
 };
 
 // Parses argv (without argv[0]). Flags take their value as the next argument or after '='.

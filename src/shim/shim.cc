@@ -327,7 +327,7 @@ base::Status Shim::Setup() {
       if (!written) return Fail(std::move(written).error());
     }
     auto text = TRY_CTX(sys::ReadFile(o_.bundle + "/config.json"), "bundle");
-    auto spec = TRY_CTX(oci::ParseSpec(text), "config.json");
+    auto spec = TRY_CTX(oci::ParseSpecWith(text, o_.known_seccomp), "config.json");
     bool terminal = spec.process && spec.process->terminal;
     if (terminal != o_.tty)
       return Fail(Error::InvalidArgument(

@@ -95,9 +95,36 @@ bool WarmUp() {
   return spec.has_value();
 }
 
-int RunStandby() {
+std::optional<StandbyArgs> ParseStandbyArgs(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "--standby") return std::nullopt;
+  StandbyArgs out;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--seccomp-hint" && i + 1 < args.size()) {
+      out.seccomp_hint = args[++i];
+    } else if (args[i].rfind("--seccomp-hint=", 0) == 0) {
+      out.seccomp_hint = args[i].substr(std::strlen("--seccomp-hint="));
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+std::optional<oci::KnownSeccomp> LoadSeccompHint(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  auto text = sys::ReadFile(path);
+  if (!text) return std::nullopt;
+  auto known = oci::ParseKnownSeccomp(std::move(*text));
+  if (!known) return std::nullopt;
+  return std::move(*known);
+}
+
+int RunStandby(const StandbyArgs& args) {
   int ready = Daemonize({kStandbyFd});
   (void)WarmUp();
+  // Kept for the whole process: the shim's options point at it.
+  static std::optional<oci::KnownSeccomp> known;
+  known = LoadSeccompHint(args.seccomp_hint);
   // The container's network namespace, made now rather than in its clone. Without one (no
   // privilege, say) the container makes its own as usual.
   sys::UniqueFd netns;
@@ -124,6 +151,7 @@ int RunStandby() {
   }
   for (auto& fd : message->fds) options->attach_fds.push_back(fd.Release());
   options->spare_netns = netns.Release();
+  if (known) options->known_seccomp = &*known;
   if (options->prelaunch) options->start_channel = kStandbyFd;
   return RunShim(*options, kStandbyFd);
 }

@@ -24,9 +24,12 @@
 // container and exits without a report, so that EOF on berthd's end means its cleanup is done.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "oci/runtime_config.h"
 
 namespace berth::shim {
 
@@ -49,7 +52,19 @@ std::vector<std::string> DecodeAssignment(std::string_view record);
 // container's parse runs warm. True when the sample parsed (tests).
 bool WarmUp();
 
+// `berth-shim --standby [--seccomp-hint FILE]`: FILE holds a linux.seccomp value as berthd's
+// configs write it (oci::SeccompValueText of its last container's profile), parsed while the
+// standby waits so that a config with the same profile parses faster. Null when the arguments
+// are not these.
+struct StandbyArgs {
+  std::string seccomp_hint;
+};
+std::optional<StandbyArgs> ParseStandbyArgs(const std::vector<std::string>& args);
+// The hint's profile; nullopt when the file is missing or does not parse (the config is then
+// parsed whole, as without a hint).
+std::optional<oci::KnownSeccomp> LoadSeccompHint(const std::string& path);
+
 // Runs the standby protocol on kStandbyFd; returns the process exit status.
-int RunStandby();
+int RunStandby(const StandbyArgs& args = {});
 
 }  // namespace berth::shim

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <malloc.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "oci/runtime_config.h"
+#include "sys/file.h"
 
 namespace berth::shim {
 namespace {
@@ -23,6 +28,47 @@ TEST(Assignment, RoundTripsArgumentsWithEmptyOnes) {
   EXPECT_TRUE(DecodeAssignment("").empty());
   // A last argument without its NUL still counts.
   EXPECT_EQ(DecodeAssignment(std::string("--id\0c2", 7)), (std::vector<std::string>{"--id", "c2"}));
+}
+
+TEST(StandbyArgsTest, TakesAnOptionalSeccompHint) {
+  auto plain = ParseStandbyArgs({"--standby"});
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->seccomp_hint, "");
+  auto hint = ParseStandbyArgs({"--standby", "--seccomp-hint", "/run/h.json"});
+  ASSERT_TRUE(hint);
+  EXPECT_EQ(hint->seccomp_hint, "/run/h.json");
+  auto eq = ParseStandbyArgs({"--standby", "--seccomp-hint=/run/h.json"});
+  ASSERT_TRUE(eq);
+  EXPECT_EQ(eq->seccomp_hint, "/run/h.json");
+  EXPECT_FALSE(ParseStandbyArgs({}));
+  EXPECT_FALSE(ParseStandbyArgs({"--id", "x"}));
+  EXPECT_FALSE(ParseStandbyArgs({"--standby", "--seccomp-hint"}));
+  EXPECT_FALSE(ParseStandbyArgs({"--standby", "--other"}));
+}
+
+// The hint is a linux.seccomp value as berthd's configs write it; anything else is no hint.
+TEST(StandbyArgsTest, LoadsTheHintsProfile) {
+  char dir[] = "/tmp/standby-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/hint.json";
+  oci::Seccomp profile;
+  profile.default_action = "SCMP_ACT_ERRNO";
+  profile.architectures = {"SCMP_ARCH_X86_64"};
+  oci::SeccompSyscall allowed;
+  allowed.names = {"read", "write"};
+  allowed.action = "SCMP_ACT_ALLOW";
+  profile.syscalls.push_back(allowed);
+  EXPECT_FALSE(LoadSeccompHint(""));
+  EXPECT_FALSE(LoadSeccompHint(path));  // missing
+  ASSERT_TRUE(sys::WriteFileReplace(path, oci::SeccompValueText(profile), 0600));
+  auto known = LoadSeccompHint(path);
+  ASSERT_TRUE(known);
+  EXPECT_EQ(known->profile, profile);
+  EXPECT_EQ(known->text, oci::SeccompValueText(profile));
+  ASSERT_TRUE(sys::WriteFileReplace(path, "{\"defaultAction\": [", 0600));
+  EXPECT_FALSE(LoadSeccompHint(path));
+  ::unlink(path.c_str());
+  ::rmdir(dir);
 }
 
 }  // namespace

@@ -32,6 +32,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto spec = oci::ParseSpec(text)) {
     (void)oci::ValidateSpec(*spec);
     CheckRoundTrip(*spec, oci::ParseSpec, oci::SerializeSpec, "spec");
+    // A config parsed with its own profile known ahead reads as it does without.
+    if (spec->linux && spec->linux->seccomp) {
+      auto known = oci::ParseKnownSeccomp(oci::SeccompValueText(*spec->linux->seccomp));
+      if (!known) Die("spec", "profile text does not parse: " + known.error().message());
+      std::string out = oci::SerializeSpec(*spec);
+      auto with = oci::ParseSpecWith(out, &*known);
+      if (!with || !(*with == *spec)) Die("spec", "ParseSpecWith differs:\n" + out);
+      auto as_given = oci::ParseSpecWith(text, &*known);
+      if (!as_given || !(*as_given == *spec)) Die("spec", "ParseSpecWith differs on the input");
+    }
   }
   if (auto resources = oci::ParseResources(text))
     CheckRoundTrip(*resources, oci::ParseResources, oci::SerializeResources, "resources");

@@ -207,6 +207,42 @@ TEST_F(DaemonContainersTest, RunAttachedRmExitCode) {
 // berthd handles an exit as soon as the shim renames exit.json, while the shim still removes
 // the container's cgroups and runtime state: `run --rm` still returns only once those are gone,
 // and a start right after an exit waits for the old shim (both runs use the container's id).
+// A create leaves its seccomp profile's text for the next standby shims, which parse it while
+// they wait (berth-shim --standby --seccomp-hint): the text is the value of linux.seccomp in the
+// container's config.json, byte for byte.
+TEST_F(DaemonContainersTest, StandbysGetTheLastContainersSeccompProfile) {
+  auto [rc, out] = Docker("create --name sh1 busybox true");
+  ASSERT_EQ(rc, 0) << out << Log();
+  std::string id = out.substr(0, out.find('\n'));
+  std::string config = ReadAll(dir_ + "/e/containers/" + id + "/bundle/config.json");
+  const std::string line = "\n\t\t\"seccomp\": ";
+  size_t at = config.rfind(line);
+  ASSERT_NE(at, std::string::npos) << config;
+  std::string hint_path = dir_ + "/e/seccomp-hint.json";
+  std::string hint;
+  std::string standby_args;
+  // Written by the create's background task; the standby comes once starts leave the host alone.
+  for (int i = 0; i < 100 && standby_args.empty(); ++i) {
+    std::this_thread::sleep_for(50ms);
+    hint = ReadAll(hint_path);
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      std::string cmdline = ReadAll(e.path().string() + "/cmdline");
+      std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+      if (cmdline.find("--standby --seccomp-hint " + hint_path) != std::string::npos)
+        standby_args = cmdline;
+    }
+  }
+  ASSERT_FALSE(hint.empty()) << Log();
+  EXPECT_EQ(config.compare(at + line.size(), hint.size(), hint), 0) << hint;
+  EXPECT_FALSE(standby_args.empty()) << "no standby was given the hint";
+  // A container started by that standby runs with the profile.
+  std::tie(rc, out) = Docker("run --rm busybox grep Seccomp: /proc/self/status");
+  EXPECT_EQ(rc, 0) << out << Log();
+  EXPECT_NE(out.find("Seccomp:\t2"), std::string::npos) << out;
+  std::tie(rc, out) = Docker("rm sh1");
+  EXPECT_EQ(rc, 0) << out;
+}
+
 TEST_F(DaemonContainersTest, ExitHandledBeforeTheShimEndsLeavesNothing) {
   for (int i = 0; i < 3; ++i) {
     std::string cidfile = dir_ + "/cid" + std::to_string(i);
