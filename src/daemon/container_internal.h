@@ -135,6 +135,8 @@ void ReportExit(ContainerContext* ctx, ContainerRecord& rec, bool persist = true
 base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec);
 
 // Docker's event attributes of a container: its labels, name and image.
+// Config.Labels of the create request (rec.labels when the create left them there).
+std::map<std::string, std::string> LabelsOf(const ContainerRecord& rec);
 std::map<std::string, std::string> ContainerEventAttributes(const ContainerRecord& rec);
 // Publishes a container event (no-op without an event bus); `extra` adds attributes
 // (exitCode, signal, execID, ...).

@@ -26,6 +26,12 @@ constexpr uint64_t kWakeKey = 0;
 constexpr uint64_t kInotifyKey = 1;
 
 spec::RestartPolicy PolicyOf(const ContainerRecord& rec, bool* auto_remove) {
+  // AutoRemove excludes a restart policy (the create refuses both), and the record has it: no
+  // parse of the request between a --rm container's exit and its removal.
+  if (rec.auto_remove) {
+    if (auto_remove) *auto_remove = true;
+    return {};
+  }
   auto cr = spec::ParseCreateRequest(rec.request);
   if (!cr) return {};
   if (auto_remove) *auto_remove = cr->host_config.auto_remove;

@@ -417,13 +417,18 @@ base::Status RemoveContainer(ContainerContext* ctx, const ContainerRecord& rec) 
   return {};
 }
 
-std::map<std::string, std::string> ContainerEventAttributes(const ContainerRecord& rec) {
-  std::map<std::string, std::string> attrs;
+std::map<std::string, std::string> LabelsOf(const ContainerRecord& rec) {
+  std::map<std::string, std::string> labels;
   json body = ParseRequestJson(rec);
   if (auto it = body.find("Labels"); it != body.end() && it->is_object()) {
     for (const auto& [k, v] : it->items())
-      if (v.is_string()) attrs[k] = v.get<std::string>();
+      if (v.is_string()) labels[k] = v.get<std::string>();
   }
+  return labels;
+}
+
+std::map<std::string, std::string> ContainerEventAttributes(const ContainerRecord& rec) {
+  std::map<std::string, std::string> attrs = rec.labels ? *rec.labels : LabelsOf(rec);
   attrs["name"] = rec.name;
   attrs["image"] = rec.image;
   return attrs;

@@ -146,6 +146,7 @@ base::Result<Response> Create(ContainerContext* ctx, Request& req) {
   rec.request = req.body.empty() ? "{}" : req.body;
   rec.tty = cr.config.tty;
   rec.auto_remove = cr.host_config.auto_remove;
+  rec.labels = std::make_shared<const std::map<std::string, std::string>>(cr.config.labels);
   Paths p = PathsOf(ctx, rec.id);
   // A --rm container's files are not synced (ContainerRecord::auto_remove); they go into
   // directories made here, so they are written in place.
