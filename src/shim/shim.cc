@@ -136,10 +136,12 @@ struct Client {
 
 class Shim {
  public:
-  explicit Shim(const ShimOptions& o)
+  // `known_seccomp`: the standby's hint (ShimOptions::known_seccomp), let go after the parse.
+  Shim(const ShimOptions& o, std::shared_ptr<const oci::KnownSeccomp> known_seccomp)
       : o_(o),
         runtime_(runtime::RuntimeOptions{o.runtime_root, false}),
-        spare_netns_(o.spare_netns) {}
+        spare_netns_(o.spare_netns),
+        known_seccomp_(std::move(known_seccomp)) {}
 
   base::Status Setup();
   // Runs until the container has exited and its output is drained. `on_idle` runs once, the
@@ -194,6 +196,7 @@ class Shim {
   const ShimOptions& o_;
   runtime::Runtime runtime_;
   sys::UniqueFd spare_netns_;  // o_.spare_netns, until the launch is over
+  std::shared_ptr<const oci::KnownSeccomp> known_seccomp_;  // until the config is parsed
   std::unique_ptr<runtime::cgroup::Manager> cgroup_;
   sys::UniqueFd epoll_, signal_fd_, devnull_;
   sys::UniqueFd stdout_, stderr_, stdin_w_, pty_;
@@ -327,7 +330,8 @@ base::Status Shim::Setup() {
       if (!written) return Fail(std::move(written).error());
     }
     auto text = TRY_CTX(sys::ReadFile(o_.bundle + "/config.json"), "bundle");
-    auto spec = TRY_CTX(oci::ParseSpecWith(text, o_.known_seccomp), "config.json");
+    auto spec = TRY_CTX(oci::ParseSpecWith(text, known_seccomp_.get()), "config.json");
+    known_seccomp_.reset();
     bool terminal = spec.process && spec.process->terminal;
     if (terminal != o_.tty)
       return Fail(Error::InvalidArgument(
@@ -1019,8 +1023,9 @@ int Daemonize(const std::vector<int>& keep) {
   return ready;
 }
 
-int RunShim(const ShimOptions& options, int ready_fd) {
-  Shim shim(options);
+int RunShim(ShimOptions options, int ready_fd) {
+  auto known_seccomp = std::move(options.known_seccomp);
+  Shim shim(options, std::move(known_seccomp));
   auto report = [&](const std::string& msg) {
     if (ready_fd < 0) {
       if (msg != "ok\n") (void)sys::WriteAll(2, "berth-shim: " + msg);

@@ -42,6 +42,6 @@ int Daemonize(const std::vector<int>& keep = {});
 
 // Runs the shim to the end; returns the process exit status (0 once exit.json is written).
 // ready_fd (closed here; -1 for none) receives "ok\n" once the container runs, or the error.
-int RunShim(const ShimOptions& options, int ready_fd);
+int RunShim(ShimOptions options, int ready_fd);
 
 }  // namespace berth::shim

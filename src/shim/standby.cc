@@ -122,9 +122,9 @@ std::optional<oci::KnownSeccomp> LoadSeccompHint(const std::string& path) {
 int RunStandby(const StandbyArgs& args) {
   int ready = Daemonize({kStandbyFd});
   (void)WarmUp();
-  // Kept for the whole process: the shim's options point at it.
-  static std::optional<oci::KnownSeccomp> known;
-  known = LoadSeccompHint(args.seccomp_hint);
+  std::shared_ptr<const oci::KnownSeccomp> known;
+  if (auto loaded = LoadSeccompHint(args.seccomp_hint))
+    known = std::make_shared<const oci::KnownSeccomp>(std::move(*loaded));
   // The container's network namespace, made now rather than in its clone. Without one (no
   // privilege, say) the container makes its own as usual.
   sys::UniqueFd netns;
@@ -151,9 +151,9 @@ int RunStandby(const StandbyArgs& args) {
   }
   for (auto& fd : message->fds) options->attach_fds.push_back(fd.Release());
   options->spare_netns = netns.Release();
-  if (known) options->known_seccomp = &*known;
+  options->known_seccomp = std::move(known);  // the shim's from here: it lets it go after use
   if (options->prelaunch) options->start_channel = kStandbyFd;
-  return RunShim(*options, kStandbyFd);
+  return RunShim(std::move(*options), kStandbyFd);
 }
 
 }  // namespace berth::shim
